@@ -1,0 +1,340 @@
+//! The payload codec: serde-typed JSON with limits.
+//!
+//! Session data and cache entries are JSON through `serde_json`, never a self-describing object
+//! format: nothing in the bytes can name a type to instantiate, so decoding can only ever produce
+//! the type the application asked for, or a `serde_json::Value`.
+//!
+//! Limits are checked *before* parsing (size, then nesting depth by a linear scan that allocates
+//! nothing) and again by the parser (UTF-8, syntax, no trailing data). Encoding checks the same
+//! limits on its output, so anything this codec encodes, it will also decode.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind};
+
+/// The codec id written in the envelope's flags for JSON.
+pub(crate) const CODEC_JSON: u8 = 1;
+
+/// The largest nesting depth `serde_json` itself accepts; ours must not exceed it.
+const SERDE_JSON_DEPTH: usize = 127;
+
+/// JSON encoding and decoding with a byte limit and a nesting-depth limit.
+///
+/// ```
+/// use sealed_session::Codec;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Cart { items: Vec<u32> }
+///
+/// let codec = Codec::new();
+/// let bytes = codec.encode(&Cart { items: vec![1, 2] })?;
+/// assert_eq!(bytes, br#"{"items":[1,2]}"#);
+/// assert_eq!(codec.decode::<Cart>(&bytes)?, Cart { items: vec![1, 2] });
+///
+/// // Over-deep input is refused before the parser sees it.
+/// let deep = "[".repeat(1000);
+/// assert!(codec.decode_value(deep.as_bytes()).is_err());
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Codec {
+    max_bytes: usize,
+    max_depth: usize,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec::new()
+    }
+}
+
+impl Codec {
+    /// Default byte limit: a cookie cannot carry more than 4096 bytes, and base64 plus the
+    /// envelope leave about 3 KiB of plaintext; 16 KiB leaves room for chunked cookies and cache
+    /// entries while keeping a hostile payload cheap to refuse.
+    pub const DEFAULT_MAX_BYTES: usize = 16 * 1024;
+    /// Default depth limit: session data is a shallow map; 32 levels is generous for it and far
+    /// below `serde_json`'s own recursion limit of 128.
+    pub const DEFAULT_MAX_DEPTH: usize = 32;
+
+    /// A codec with the default limits.
+    pub const fn new() -> Self {
+        Codec {
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Set the largest encoded size accepted, in bytes (default [`DEFAULT_MAX_BYTES`](Self::DEFAULT_MAX_BYTES)).
+    pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Set the deepest nesting of arrays and objects accepted (default
+    /// [`DEFAULT_MAX_DEPTH`](Self::DEFAULT_MAX_DEPTH)); values above 127 are lowered to 127,
+    /// the parser's own limit, so the two never disagree.
+    pub const fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = if max_depth > SERDE_JSON_DEPTH {
+            SERDE_JSON_DEPTH
+        } else {
+            max_depth
+        };
+        self
+    }
+
+    /// The byte limit.
+    pub const fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The depth limit.
+    pub const fn max_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// Encode a value as compact JSON.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Codec`] if the value cannot be represented in JSON (a map with non-string
+    /// keys, a failing `Serialize` impl); [`ErrorKind::PayloadTooLarge`] or
+    /// [`ErrorKind::PayloadTooDeep`] if the output breaks a limit.
+    pub fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, Error> {
+        let bytes = serde_json::to_vec(value).map_err(json_error)?;
+        self.check(&bytes)?;
+        Ok(bytes)
+    }
+
+    /// Decode JSON into `T`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::PayloadTooLarge`] or [`ErrorKind::PayloadTooDeep`] before parsing;
+    /// [`ErrorKind::Codec`] for anything the parser refuses: invalid UTF-8 or JSON, lone
+    /// surrogates, numbers out of range for `T`, duplicate fields in a struct, trailing data, a
+    /// byte-order mark.
+    pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {
+        self.check(bytes)?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Codec,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        serde_json::from_str(text).map_err(json_error)
+    }
+
+    /// Decode JSON into a generic value.
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode).
+    pub fn decode_value(&self, bytes: &[u8]) -> Result<serde_json::Value, Error> {
+        self.decode(bytes)
+    }
+
+    /// Decode a JSON object into a map. With duplicate keys, the **last** value wins (this is
+    /// `serde_json`'s behaviour for maps; typed structs refuse duplicates instead).
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode), and [`ErrorKind::Codec`] if the value is not an object.
+    pub fn decode_map(
+        &self,
+        bytes: &[u8],
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        self.decode(bytes)
+    }
+
+    /// Check the byte and depth limits without parsing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::PayloadTooLarge`] or [`ErrorKind::PayloadTooDeep`].
+    pub fn check(&self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.len() > self.max_bytes {
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!(
+                    "payload is {} bytes; the limit is {}",
+                    bytes.len(),
+                    self.max_bytes
+                ),
+            ));
+        }
+        if nesting_depth_exceeds(bytes, self.max_depth) {
+            return Err(Error::new(
+                ErrorKind::PayloadTooDeep,
+                format!("payload nests deeper than {} levels", self.max_depth),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether the JSON text nests arrays/objects deeper than `max`. A linear scan that tracks
+/// strings and escapes; it does not validate (the parser does), it only bounds the parser's work.
+fn nesting_depth_exceeds(bytes: &[u8], max: usize) -> bool {
+    let mut depth: usize = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A `serde_json` error as ours, without its message: `serde_json` quotes input in some messages
+/// ("invalid type: string \"...\""), and payloads may hold secrets.
+fn json_error(e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "I/O error",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "JSON does not match the expected type",
+        Category::Eof => "truncated JSON",
+    };
+    if e.line() == 0 {
+        Error::new(ErrorKind::Codec, what)
+    } else {
+        Error::new(
+            ErrorKind::Codec,
+            format!("{what} at line {} column {}", e.line(), e.column()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct User {
+        name: String,
+        age: u8,
+    }
+
+    fn kind<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorKind {
+        r.expect_err("expected an error").kind()
+    }
+
+    #[test]
+    fn round_trips_typed_values() {
+        let c = Codec::new();
+        let u = User {
+            name: "ann".into(),
+            age: 7,
+        };
+        let bytes = c.encode(&u).unwrap();
+        assert_eq!(bytes, br#"{"name":"ann","age":7}"#);
+        assert_eq!(c.decode::<User>(&bytes).unwrap(), u);
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        let c = Codec::new().with_max_depth(3);
+        assert!(c.decode_value(b"[[[1]]]").is_ok());
+        assert_eq!(
+            kind(c.decode_value(b"[[[[1]]]]")),
+            ErrorKind::PayloadTooDeep
+        );
+        // Brackets inside strings, including after escaped quotes, do not count.
+        assert!(c.decode_value(br#"[[["[[[[\"[[[["]]]"#).is_ok());
+        assert_eq!(
+            kind(c.encode(&serde_json::json!([[[[1]]]]))),
+            ErrorKind::PayloadTooDeep
+        );
+    }
+
+    #[test]
+    fn depth_is_capped_at_the_parsers_limit() {
+        assert_eq!(Codec::new().with_max_depth(100_000).max_depth(), 127);
+    }
+
+    #[test]
+    fn hundred_thousand_deep_is_refused_without_recursion() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let c = Codec::new().with_max_bytes(1 << 20);
+        assert_eq!(
+            kind(c.decode_value(deep.as_bytes())),
+            ErrorKind::PayloadTooDeep
+        );
+    }
+
+    #[test]
+    fn size_limit_is_exact() {
+        let c = Codec::new().with_max_bytes(7);
+        assert!(c.decode_value(br#""12345""#).is_ok());
+        assert_eq!(
+            kind(c.decode_value(br#""123456""#)),
+            ErrorKind::PayloadTooLarge
+        );
+        assert_eq!(kind(c.encode("123456")), ErrorKind::PayloadTooLarge);
+    }
+
+    #[test]
+    fn refuses_what_json_refuses() {
+        let c = Codec::new();
+        for bad in [
+            &b"{\"a\":1} x"[..], // trailing data
+            b"{\"a\":1}{}",      // a second value
+            b"\xEF\xBB\xBF{}",   // byte-order mark
+            b"\"\xff\"",         // invalid UTF-8
+            br#""\ud800""#,      // lone surrogate
+            b"",                 // empty
+            b"{\"a\":",          // truncated
+        ] {
+            assert_eq!(kind(c.decode_value(bad)), ErrorKind::Codec, "{bad:?}");
+        }
+        assert_eq!(kind(c.decode::<f64>(b"1e400")), ErrorKind::Codec);
+        assert_eq!(
+            kind(c.decode::<u64>(b"18446744073709551616")),
+            ErrorKind::Codec
+        );
+        assert_eq!(
+            kind(c.decode::<User>(br#"{"name":"a","age":1,"age":2}"#)),
+            ErrorKind::Codec
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_in_a_map_keep_the_last() {
+        let m = Codec::new().decode_map(br#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(m.get("a"), Some(&serde_json::json!(2)));
+    }
+
+    #[test]
+    fn error_messages_never_quote_the_payload() {
+        let e = Codec::new()
+            .decode::<u64>(br#""hunter2-secret""#)
+            .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Codec);
+    }
+
+    #[test]
+    fn non_string_map_keys_cannot_encode() {
+        let mut m = std::collections::HashMap::new();
+        m.insert(vec![1u8], 1);
+        assert_eq!(kind(Codec::new().encode(&m)), ErrorKind::Codec);
+    }
+}

@@ -1,0 +1,713 @@
+//! Keys and key rings.
+//!
+//! A [`Key`] is a random secret of at least 32 bytes with a [`KeyId`]. A [`KeyRing`] holds exactly
+//! one primary key (seals and opens), any number of older keys (open only, so tokens sealed before
+//! a rotation keep working and get re-sealed), at most one pending key (opens now, seals from its
+//! activation time on, so a rolling deploy can distribute it before any node uses it), and an
+//! optional revoke-all cutoff.
+//!
+//! Every subkey and every cipher or MAC state is derived **once**, when the ring is built; sealing
+//! and opening only look a key up by id.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aes_gcm::Aes256Gcm;
+use aes_gcm_siv::Aes256GcmSiv;
+use base64::Engine as _;
+use chacha20poly1305::aead::KeyInit;
+use chacha20poly1305::XChaCha20Poly1305;
+use hkdf::Hkdf;
+use hmac::Hmac;
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::clock::UnixTime;
+use crate::error::{Error, ErrorKind};
+
+/// HKDF salt for every v1 derivation.
+pub(crate) const HKDF_SALT: &[u8] = b"sealed-session/v1";
+/// HKDF info labels, one per subkey (documented in SECURITY.md; changing one breaks every token).
+pub(crate) const LABEL_SIGN: &[u8] = b"sealed-session/v1/signed/hmac-sha256";
+pub(crate) const LABEL_XCHACHA: &[u8] = b"sealed-session/v1/encrypted/xchacha20poly1305";
+pub(crate) const LABEL_AES_GCM: &[u8] = b"sealed-session/v1/encrypted/aes-256-gcm";
+pub(crate) const LABEL_AES_GCM_SIV: &[u8] = b"sealed-session/v1/encrypted/aes-256-gcm-siv";
+pub(crate) const LABEL_CACHE: &[u8] = b"sealed-session/v1/cache";
+pub(crate) const LABEL_KEY_ID: &[u8] = b"sealed-session/v1/key-id";
+
+/// A key's identifier, written in every token so that opening needs one lookup, not a trial of
+/// every key. Displayed as eight lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(u32);
+
+impl KeyId {
+    /// An explicit id (when ids are assigned by the operator, e.g. a date stamp).
+    pub const fn new(id: u32) -> Self {
+        KeyId(id)
+    }
+
+    /// The id as a number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Parse eight hex digits (as displayed) or a decimal number.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidKey`] if `s` is neither.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let parsed = if let Some(hex) = s.strip_prefix("0x") {
+            u32::from_str_radix(hex, 16).ok()
+        } else if s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            u32::from_str_radix(s, 16).ok()
+        } else {
+            s.parse::<u32>().ok()
+        };
+        parsed.map(KeyId).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidKey,
+                "a key id is eight hex digits, 0x followed by hex digits, or a decimal number",
+            )
+        })
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:08x}", self.0)
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+/// A secret key: at least 32 random bytes, wiped from memory when dropped.
+///
+/// `Debug` shows only the id; there is no `Serialize` and no `Display`. The only way to get the
+/// bytes out is [`Key::to_base64`], for writing a key file.
+///
+/// ```
+/// use sealed_session::Key;
+///
+/// let key = Key::generate();
+/// assert!(!format!("{key:?}").contains(key.to_base64().as_str()));
+/// let same = Key::from_base64(&key.to_base64())?;
+/// assert_eq!(same.id(), key.id());
+/// assert!(Key::try_from(&[7u8; 16][..]).is_err()); // too short
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Key {
+    secret: Box<[u8]>,
+    #[zeroize(skip)]
+    id: KeyId,
+}
+
+impl Key {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+    /// The longest secret accepted, in bytes (longer is no stronger; the cap keeps a pasted file
+    /// from becoming a key).
+    pub const MAX_LEN: usize = 1024;
+
+    /// A new random 32-byte key from the operating system's generator.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, bytes.as_mut_slice());
+        Key::from_valid_secret(bytes.as_slice())
+    }
+
+    /// Parse a secret from base64: the standard or URL-safe alphabet, padded or not, surrounding
+    /// white space ignored.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidKey`] if it is not base64 or the secret is not acceptable (see
+    /// [`TryFrom<&[u8]>`](#impl-TryFrom%3C%26%5Bu8%5D%3E-for-Key)). The message never contains the
+    /// input.
+    pub fn from_base64(text: &str) -> Result<Self, Error> {
+        use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+        use base64::engine::DecodePaddingMode;
+        const LENIENT: GeneralPurposeConfig =
+            GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+        let text = text.trim();
+        let normalized: Zeroizing<String> = Zeroizing::new(
+            text.chars()
+                .map(|c| match c {
+                    '-' => '+',
+                    '_' => '/',
+                    c => c,
+                })
+                .collect(),
+        );
+        let bytes = Zeroizing::new(
+            GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT)
+                .decode(normalized.as_bytes())
+                .map_err(|_| Error::new(ErrorKind::InvalidKey, "the secret is not valid base64"))?,
+        );
+        Key::try_from(bytes.as_slice())
+    }
+
+    /// The secret in standard base64 with padding, for writing a key file. Handle with care.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&self.secret))
+    }
+
+    /// This key's id: derived from the secret by HKDF unless set with [`with_id`](Self::with_id).
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
+    /// The same key under an explicit id.
+    #[must_use]
+    pub fn with_id(mut self, id: KeyId) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Build from a secret already known to be acceptable.
+    fn from_valid_secret(secret: &[u8]) -> Self {
+        let id = derive_key_id(secret);
+        Key {
+            secret: secret.to_vec().into_boxed_slice(),
+            id,
+        }
+    }
+}
+
+impl TryFrom<&[u8]> for Key {
+    type Error = Error;
+
+    /// # Errors
+    /// [`ErrorKind::InvalidKey`] if the secret is shorter than [`Key::MIN_LEN`], longer than
+    /// [`Key::MAX_LEN`], or all one byte value (all zero is the usual sign of an unset secret).
+    fn try_from(secret: &[u8]) -> Result<Self, Error> {
+        if secret.len() < Key::MIN_LEN {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!(
+                    "the secret is {} bytes; at least {} random bytes are required",
+                    secret.len(),
+                    Key::MIN_LEN
+                ),
+            ));
+        }
+        if secret.len() > Key::MAX_LEN {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!("the secret is longer than {} bytes", Key::MAX_LEN),
+            ));
+        }
+        if let Some((first, rest)) = secret.split_first() {
+            if rest.iter().all(|b| b == first) {
+                return Err(Error::new(
+                    ErrorKind::InvalidKey,
+                    "the secret repeats one byte value (all zero?); use random bytes",
+                ));
+            }
+        }
+        Ok(Key::from_valid_secret(secret))
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+fn hkdf(secret: &[u8]) -> Hkdf<Sha256> {
+    Hkdf::<Sha256>::new(Some(HKDF_SALT), secret)
+}
+
+/// Expand `N` bytes under `label`. HKDF-SHA256 can expand up to 8160 bytes; every `N` used here
+/// is 32 or less, so the error branch cannot be taken, and is mapped to zeros only to stay
+/// panic-free (a test pins the derived values).
+fn expand<const N: usize>(prk: &Hkdf<Sha256>, label: &[u8]) -> Zeroizing<[u8; N]> {
+    let mut out = Zeroizing::new([0u8; N]);
+    if prk.expand(label, out.as_mut_slice()).is_err() {
+        out.as_mut_slice().zeroize();
+    }
+    out
+}
+
+/// The HMAC-SHA256 state keyed with `key`. HMAC pads a key shorter than the hash's 64-byte block
+/// with zeros (RFC 2104), so the padded block is the same key, and the infallible constructor can
+/// be used.
+fn hmac_state(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = Zeroizing::new([0u8; 64]);
+    for (d, s) in block.iter_mut().zip(key.iter()) {
+        *d = *s;
+    }
+    <Hmac<Sha256> as KeyInit>::new((&*block).into())
+}
+
+fn derive_key_id(secret: &[u8]) -> KeyId {
+    let id = expand::<4>(&hkdf(secret), LABEL_KEY_ID);
+    KeyId(u32::from_be_bytes(*id))
+}
+
+/// What a key in a ring is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Seals new tokens and opens.
+    Primary,
+    /// Opens only; tokens under it are re-sealed under the primary.
+    Older,
+    /// Opens now; becomes the primary at the given time.
+    Pending {
+        /// When this key starts sealing.
+        activates_at: UnixTime,
+    },
+}
+
+/// The per-key states derived once when the ring is built.
+pub(crate) struct RingKey {
+    pub(crate) id: KeyId,
+    pub(crate) state: KeyState,
+    pub(crate) hmac: Hmac<Sha256>,
+    pub(crate) xchacha: XChaCha20Poly1305,
+    pub(crate) aes_gcm: Aes256Gcm,
+    pub(crate) aes_gcm_siv: Aes256GcmSiv,
+    #[expect(
+        dead_code,
+        reason = "derived now so the label is fixed in v1; read by the cache module"
+    )]
+    pub(crate) cache: Zeroizing<[u8; 32]>,
+    /// Seals made with AES-256-GCM under this key by this process (random 96-bit nonces are safe
+    /// for 2^32 seals per key).
+    pub(crate) aes_gcm_seals: AtomicU64,
+}
+
+impl RingKey {
+    fn derive(key: &Key, state: KeyState) -> Self {
+        let prk = hkdf(&key.secret);
+        let sign = expand::<32>(&prk, LABEL_SIGN);
+        let xchacha = expand::<32>(&prk, LABEL_XCHACHA);
+        let aes_gcm = expand::<32>(&prk, LABEL_AES_GCM);
+        let aes_gcm_siv = expand::<32>(&prk, LABEL_AES_GCM_SIV);
+        RingKey {
+            id: key.id,
+            state,
+            hmac: hmac_state(&sign),
+            xchacha: XChaCha20Poly1305::new((&*xchacha).into()),
+            aes_gcm: Aes256Gcm::new((&*aes_gcm).into()),
+            aes_gcm_siv: Aes256GcmSiv::new((&*aes_gcm_siv).into()),
+            cache: expand::<32>(&prk, LABEL_CACHE),
+            aes_gcm_seals: AtomicU64::new(0),
+        }
+    }
+}
+
+struct RingInner {
+    /// Sorted by id, for one binary-search lookup per token.
+    keys: Vec<RingKey>,
+    primary: usize,
+    pending: Option<(usize, UnixTime)>,
+    revoke_before: Option<UnixTime>,
+}
+
+/// A validated set of keys. Cheap to clone (shared).
+///
+/// ```
+/// use sealed_session::{Key, KeyRing, UnixTime};
+///
+/// let old = Key::generate();
+/// let new = Key::generate();
+/// let ring = KeyRing::builder()
+///     .primary(new.clone())
+///     .older(old.clone())
+///     .build()?;
+/// assert_eq!(ring.primary_id_at(UnixTime::now()), new.id());
+/// assert!(ring.contains(old.id()));
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<RingInner>,
+}
+
+impl KeyRing {
+    /// Start building a ring.
+    pub fn builder() -> KeyRingBuilder {
+        KeyRingBuilder::default()
+    }
+
+    /// A ring with one freshly generated primary key: for examples and tests. Tokens do not
+    /// survive a restart.
+    pub fn generate() -> Self {
+        KeyRing::builder()
+            .primary(Key::generate())
+            .build_infallible_single()
+    }
+
+    /// The id of the key that seals at `now` (the pending key once its time has come).
+    pub fn primary_id_at(&self, now: UnixTime) -> KeyId {
+        self.primary_at(now).map_or(KeyId(0), |k| k.id)
+    }
+
+    /// Whether a key with this id is in the ring.
+    pub fn contains(&self, id: KeyId) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// Every key id with its state, in id order.
+    pub fn keys(&self) -> impl Iterator<Item = (KeyId, KeyState)> + '_ {
+        self.inner.keys.iter().map(|k| (k.id, k.state))
+    }
+
+    /// The revoke-all cutoff: sessions created before it do not open.
+    pub fn revoke_before(&self) -> Option<UnixTime> {
+        self.inner.revoke_before
+    }
+
+    pub(crate) fn find(&self, id: KeyId) -> Option<&RingKey> {
+        let keys = &self.inner.keys;
+        keys.binary_search_by_key(&id, |k| k.id)
+            .ok()
+            .and_then(|i| keys.get(i))
+    }
+
+    pub(crate) fn primary_at(&self, now: UnixTime) -> Option<&RingKey> {
+        let index = match self.inner.pending {
+            Some((pending, at)) if now >= at => pending,
+            _ => self.inner.primary,
+        };
+        self.inner.keys.get(index)
+    }
+
+    /// Whether a token under `id` should be re-sealed at `now`: it was sealed under a key that
+    /// does not seal any more. Tokens under a pending key are left alone, so nodes that have not
+    /// activated it yet do not flip them back and forth.
+    pub(crate) fn is_retiring(&self, key: &RingKey, now: UnixTime) -> bool {
+        match key.state {
+            KeyState::Pending { .. } => false,
+            _ => self.primary_at(now).is_some_and(|p| p.id != key.id),
+        }
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.keys().collect::<Vec<_>>())
+            .field("revoke_before", &self.inner.revoke_before)
+            .finish()
+    }
+}
+
+/// Builds a [`KeyRing`]; [`build`](KeyRingBuilder::build) validates it.
+#[derive(Default)]
+pub struct KeyRingBuilder {
+    entries: Vec<(Key, KeyState)>,
+    revoke_before: Option<UnixTime>,
+}
+
+impl KeyRingBuilder {
+    /// Add the primary key. Exactly one is required.
+    #[must_use]
+    pub fn primary(mut self, key: Key) -> Self {
+        self.entries.push((key, KeyState::Primary));
+        self
+    }
+
+    /// Add an older key: it opens tokens, which are then re-sealed under the primary.
+    #[must_use]
+    pub fn older(mut self, key: Key) -> Self {
+        self.entries.push((key, KeyState::Older));
+        self
+    }
+
+    /// Add the pending key: it opens tokens at once and becomes the primary at `activates_at`
+    /// (the current primary then acts as an older key). At most one.
+    #[must_use]
+    pub fn pending(mut self, key: Key, activates_at: UnixTime) -> Self {
+        self.entries.push((key, KeyState::Pending { activates_at }));
+        self
+    }
+
+    /// Add a key in the given state.
+    #[must_use]
+    pub fn key(mut self, key: Key, state: KeyState) -> Self {
+        self.entries.push((key, state));
+        self
+    }
+
+    /// Revoke every session created before `t`, without any server-side state.
+    #[must_use]
+    pub fn revoke_before(mut self, t: UnixTime) -> Self {
+        self.revoke_before = Some(t);
+        self
+    }
+
+    /// Validate and derive every key's subkeys.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidKeyRing`] with no primary, more than one primary, more than one
+    /// pending key, or two keys with the same id (derived ids collide only if the same secret is
+    /// added twice, or with probability 2^-32).
+    pub fn build(self) -> Result<KeyRing, Error> {
+        let primaries = self
+            .entries
+            .iter()
+            .filter(|(_, s)| *s == KeyState::Primary)
+            .count();
+        if primaries != 1 {
+            return Err(Error::new(
+                ErrorKind::InvalidKeyRing,
+                format!("a key ring needs exactly one primary key; this one has {primaries}"),
+            ));
+        }
+        let pendings = self
+            .entries
+            .iter()
+            .filter(|(_, s)| matches!(s, KeyState::Pending { .. }))
+            .count();
+        if pendings > 1 {
+            return Err(Error::new(
+                ErrorKind::InvalidKeyRing,
+                format!("a key ring holds at most one pending key; this one has {pendings}"),
+            ));
+        }
+        let mut keys: Vec<RingKey> = self
+            .entries
+            .iter()
+            .map(|(k, s)| RingKey::derive(k, *s))
+            .collect();
+        keys.sort_by_key(|k| k.id);
+        if let Some(dup) = keys.windows(2).find_map(|w| match w {
+            [a, b] if a.id == b.id => Some(a.id),
+            _ => None,
+        }) {
+            return Err(Error::new(
+                ErrorKind::InvalidKeyRing,
+                format!("two keys have the id {dup}"),
+            ));
+        }
+        let primary = keys
+            .iter()
+            .position(|k| k.state == KeyState::Primary)
+            .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "no primary key"))?;
+        let pending = keys.iter().enumerate().find_map(|(i, k)| match k.state {
+            KeyState::Pending { activates_at } => Some((i, activates_at)),
+            _ => None,
+        });
+        Ok(KeyRing {
+            inner: Arc::new(RingInner {
+                keys,
+                primary,
+                pending,
+                revoke_before: self.revoke_before,
+            }),
+        })
+    }
+
+    /// `build` for a ring of one primary key, which cannot fail validation.
+    fn build_infallible_single(self) -> KeyRing {
+        let keys: Vec<RingKey> = self
+            .entries
+            .iter()
+            .map(|(k, _)| RingKey::derive(k, KeyState::Primary))
+            .take(1)
+            .collect();
+        KeyRing {
+            inner: Arc::new(RingInner {
+                keys,
+                primary: 0,
+                pending: None,
+                revoke_before: None,
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for KeyRingBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRingBuilder")
+            .field(
+                "keys",
+                &self
+                    .entries
+                    .iter()
+                    .map(|(k, s)| (k.id, *s))
+                    .collect::<Vec<_>>(),
+            )
+            .field("revoke_before", &self.revoke_before)
+            .finish()
+    }
+}
+
+impl RingKey {
+    /// Count one AES-256-GCM seal; `false` once the key has reached its 2^32 limit. Warns at
+    /// 2^31 seals and every 2^28 after, so operators rotate well before the limit.
+    pub(crate) fn count_aes_gcm_seal(&self) -> bool {
+        const LIMIT: u64 = 1 << 32;
+        const WARN_FROM: u64 = 1 << 31;
+        const WARN_EVERY: u64 = 1 << 28;
+        let n = self.aes_gcm_seals.fetch_add(1, Ordering::Relaxed);
+        if n >= LIMIT {
+            tracing::error!(key_id = %self.id, "AES-256-GCM key reached 2^32 seals; refusing to seal: rotate the key");
+            return false;
+        }
+        if n >= WARN_FROM && n.is_multiple_of(WARN_EVERY) {
+            tracing::warn!(key_id = %self.id, seals = n, "AES-256-GCM key is past 2^31 seals of its 2^32 limit; rotate it");
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(b: u8) -> Key {
+        let mut s = [b; 32];
+        s[0] = b.wrapping_add(1);
+        Key::try_from(&s[..]).unwrap()
+    }
+
+    #[test]
+    fn rejects_short_uniform_and_overlong_secrets() {
+        for bad in [
+            &[1u8; 31][..],
+            &[0u8; 32][..],
+            &[9u8; 64][..],
+            &[5u8; 1025][..],
+        ] {
+            let e = Key::try_from(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidKey);
+        }
+        assert!(Key::try_from(&[][..]).is_err());
+        assert!(Key::from_base64("not base64!").is_err());
+        assert_eq!(
+            Key::from_base64("AAAA").unwrap_err().kind(),
+            ErrorKind::InvalidKey
+        );
+    }
+
+    #[test]
+    fn base64_forms_are_all_accepted() {
+        let k = Key::generate();
+        let std = k.to_base64();
+        let url_nopad = std
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_");
+        for text in [std.to_string(), url_nopad, format!("  {}\n", std.as_str())] {
+            assert_eq!(Key::from_base64(&text).unwrap().id(), k.id());
+        }
+    }
+
+    #[test]
+    fn debug_never_prints_secret_bytes() {
+        let k = Key::try_from(&(0u8..32).collect::<Vec<_>>()[..]).unwrap();
+        let ring = KeyRing::builder().primary(k.clone()).build().unwrap();
+        let texts = [
+            format!("{k:?}"),
+            format!("{k:#?}"),
+            format!("{ring:?}"),
+            format!("{:?}", KeyRing::builder().primary(k.clone())),
+        ];
+        let b64 = k.to_base64();
+        for t in &texts {
+            assert!(!t.contains(b64.as_str()), "{t}");
+            assert!(!t.contains("[0, 1, 2"), "{t}");
+            assert!(!t.contains("000102"), "{t}");
+        }
+        assert!(texts[0].contains("<redacted>"));
+    }
+
+    #[test]
+    fn derived_ids_are_pinned() {
+        // HKDF-SHA256(salt "sealed-session/v1", IKM 0x00..0x1f, info ".../key-id", L=4).
+        let k = Key::try_from(&(0u8..32).collect::<Vec<_>>()[..]).unwrap();
+        assert_eq!(k.id(), derive_key_id(&(0u8..32).collect::<Vec<_>>()));
+        assert_ne!(k.id(), key(3).id());
+        assert_eq!(k.clone().with_id(KeyId::new(7)).id(), KeyId::new(7));
+    }
+
+    #[test]
+    fn build_validates() {
+        let kind = |b: KeyRingBuilder| b.build().unwrap_err().kind();
+        assert_eq!(kind(KeyRing::builder()), ErrorKind::InvalidKeyRing);
+        assert_eq!(
+            kind(KeyRing::builder().older(key(1))),
+            ErrorKind::InvalidKeyRing
+        );
+        assert_eq!(
+            kind(KeyRing::builder().primary(key(1)).primary(key(2))),
+            ErrorKind::InvalidKeyRing
+        );
+        assert_eq!(
+            kind(KeyRing::builder().primary(key(1)).older(key(1))),
+            ErrorKind::InvalidKeyRing
+        );
+        assert_eq!(
+            kind(
+                KeyRing::builder()
+                    .primary(key(1))
+                    .older(key(2).with_id(KeyId::new(5)))
+                    .older(key(3).with_id(KeyId::new(5)))
+            ),
+            ErrorKind::InvalidKeyRing
+        );
+        let t = UnixTime::from_secs(10);
+        assert_eq!(
+            kind(
+                KeyRing::builder()
+                    .primary(key(1))
+                    .pending(key(2), t)
+                    .pending(key(3), t)
+            ),
+            ErrorKind::InvalidKeyRing
+        );
+    }
+
+    #[test]
+    fn pending_key_becomes_primary_at_its_time() {
+        let (a, b) = (key(1), key(2));
+        let at = UnixTime::from_secs(1000);
+        let ring = KeyRing::builder()
+            .primary(a.clone())
+            .pending(b.clone(), at)
+            .build()
+            .unwrap();
+        assert_eq!(ring.primary_id_at(UnixTime::from_secs(999)), a.id());
+        assert_eq!(ring.primary_id_at(at), b.id());
+        let ka = ring.find(a.id()).unwrap();
+        let kb = ring.find(b.id()).unwrap();
+        assert!(!ring.is_retiring(kb, UnixTime::from_secs(999)));
+        assert!(!ring.is_retiring(ka, UnixTime::from_secs(999)));
+        assert!(ring.is_retiring(ka, at));
+        assert!(!ring.is_retiring(kb, at));
+    }
+
+    #[test]
+    fn lookup_is_by_id() {
+        let ring = KeyRing::builder()
+            .primary(key(1))
+            .older(key(2))
+            .older(key(3))
+            .build()
+            .unwrap();
+        for k in [key(1), key(2), key(3)] {
+            assert_eq!(ring.find(k.id()).map(|r| r.id), Some(k.id()));
+        }
+        assert!(ring.find(key(4).id()).is_none());
+    }
+
+    #[test]
+    fn key_id_parse_forms() {
+        assert_eq!(KeyId::parse("0000002a").unwrap(), KeyId::new(42));
+        assert_eq!(KeyId::parse("0x2a").unwrap(), KeyId::new(42));
+        assert_eq!(KeyId::parse("42").unwrap(), KeyId::new(42));
+        assert!(KeyId::parse("forty-two").is_err());
+        assert_eq!(KeyId::new(42).to_string(), "0000002a");
+    }
+}

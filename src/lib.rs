@@ -1,0 +1,63 @@
+//! # sealed-session
+//!
+//! Sessions kept in cookies that nobody can read or forge, and values cached behind the same
+//! codec.
+//!
+//! - [`Codec`]: session data is serde-typed JSON with size and depth limits. Nothing on the wire
+//!   can name a type to instantiate.
+//! - [`KeyRing`]: one primary key that seals, older keys that still open, a pending key for rolling
+//!   deploys, and a stateless revoke-all cutoff. Subkeys are derived once, with HKDF-SHA256.
+//! - [`Sealer`]: signed (HMAC-SHA256, readable) or encrypted (AES-256-GCM-SIV by default,
+//!   XChaCha20-Poly1305, AES-256-GCM) tokens in one versioned format, with the cookie name, a
+//!   purpose and the issue and expiry times authenticated. Opening never panics: it returns the
+//!   value or a typed [`Rejection`].
+//!
+//! The byte format is specified in `SECURITY.md` and pinned by the test vectors in `vectors/`.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use sealed_session::{Key, KeyRing, Rejection, Reseal, Sealer, UnixTime};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, PartialEq, Debug)]
+//! struct Data { user: String, visits: u32 }
+//!
+//! let old = Key::generate();
+//! let sealer = Sealer::builder(KeyRing::builder().primary(old.clone()).build()?, "id").build()?;
+//! let now = UnixTime::now();
+//! let token = sealer.seal_at(now, &Data { user: "ann".into(), visits: 1 })?;
+//!
+//! // Rotate: a new primary, the old key kept for opening.
+//! let ring = KeyRing::builder().primary(Key::generate()).older(old).build()?;
+//! let rotated = Sealer::builder(ring, "id").build()?;
+//! let opened = rotated.open_at::<Data>(now, &token).expect("an older key still opens");
+//! assert_eq!(opened.value().visits, 1);
+//! assert_eq!(opened.reseal(), Some(Reseal::RotatedKey));
+//!
+//! // Tampering is a typed rejection, never a panic.
+//! let mut bad = token.clone();
+//! bad.replace_range(10..11, if &token[10..11] == "A" { "B" } else { "A" });
+//! assert_eq!(rotated.open_at::<Data>(now, &bad).unwrap_err(), Rejection::BadTag);
+//! # Ok::<(), sealed_session::Error>(())
+//! ```
+//!
+//! ## Features
+//! - `test-vectors`: exposes [`Sealer::seal_raw_for_vectors`], which takes the nonce and skips the
+//!   codec, to regenerate `vectors/`. Never enable it in an application.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod clock;
+mod codec;
+mod envelope;
+mod error;
+mod keys;
+mod seal;
+
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use codec::Codec;
+pub use envelope::{Mode, Timestamps};
+pub use error::{Error, ErrorKind, Rejection};
+pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
+pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
