@@ -55,6 +55,10 @@ mod error;
 mod keys;
 mod seal;
 
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub mod cache;
+
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;
 pub use envelope::{Mode, Timestamps};

@@ -1,0 +1,1 @@
+//! Namespaced, expiring values with single-flight creation (placeholder).
