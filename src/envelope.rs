@@ -316,6 +316,16 @@ mod tests {
     }
 
     #[test]
+    fn sizes_stated_in_security_md() {
+        assert_eq!(Mode::Signed.overhead(), 62);
+        assert_eq!(Mode::XChaCha20Poly1305.overhead(), 70);
+        assert_eq!(Mode::Aes256Gcm.overhead(), 58);
+        assert_eq!(Mode::Aes256GcmSiv.overhead(), 58);
+        assert_eq!(Mode::default().encoded_len(150), 278);
+        assert_eq!(LABEL.len(), 17);
+    }
+
+    #[test]
     fn encoded_len_matches_base64() {
         use base64::Engine as _;
         for m in Mode::ALL {
