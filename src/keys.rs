@@ -275,11 +275,16 @@ pub(crate) struct RingKey {
     pub(crate) xchacha: XChaCha20Poly1305,
     pub(crate) aes_gcm: Aes256Gcm,
     pub(crate) aes_gcm_siv: Aes256GcmSiv,
-    #[expect(
-        dead_code,
-        reason = "derived now so the label is fixed in v1; read by the cache module"
+    /// AES-256-GCM-SIV under the cache subkey, for sealed cache entries (read by the cache
+    /// module, so unused without the `cache` feature).
+    #[cfg_attr(
+        not(feature = "cache"),
+        expect(
+            dead_code,
+            reason = "derived now so the label is fixed in v1; read by the cache module"
+        )
     )]
-    pub(crate) cache: Zeroizing<[u8; 32]>,
+    pub(crate) cache: Aes256GcmSiv,
     /// Seals made with AES-256-GCM under this key by this process (random 96-bit nonces are safe
     /// for 2^32 seals per key).
     pub(crate) aes_gcm_seals: AtomicU64,
@@ -299,7 +304,7 @@ impl RingKey {
             xchacha: XChaCha20Poly1305::new((&*xchacha).into()),
             aes_gcm: Aes256Gcm::new((&*aes_gcm).into()),
             aes_gcm_siv: Aes256GcmSiv::new((&*aes_gcm_siv).into()),
-            cache: expand::<32>(&prk, LABEL_CACHE),
+            cache: Aes256GcmSiv::new((&*expand::<32>(&prk, LABEL_CACHE)).into()),
             aes_gcm_seals: AtomicU64::new(0),
         }
     }

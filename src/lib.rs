@@ -50,10 +50,13 @@
 
 mod clock;
 mod codec;
+mod cookie_policy;
 mod envelope;
 mod error;
+mod http;
 mod keys;
 mod seal;
+mod session;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
@@ -61,7 +64,13 @@ pub mod cache;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;
+pub use cookie_policy::{
+    Chunking, CookieLifetime, CookiePolicy, CookiePolicyBuilder, SameSite, MAX_COOKIE_LIFETIME,
+    MAX_SET_COOKIE_LEN,
+};
 pub use envelope::{Mode, Timestamps};
 pub use error::{Error, ErrorKind, Rejection};
+pub use http::{SessionManager, SessionManagerBuilder, MAX_CANDIDATES};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
+pub use session::{Session, SessionId, SessionStatus};
