@@ -74,3 +74,8 @@ pub use http::{SessionManager, SessionManagerBuilder, MAX_CANDIDATES};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
 pub use session::{Session, SessionId, SessionStatus};
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
