@@ -281,6 +281,13 @@ impl CookiePolicy {
 }
 
 impl CookiePolicyBuilder {
+    /// The cookie name (set by [`CookiePolicy::builder`]).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.policy.name = name.into();
+        self
+    }
+
     /// The Path attribute. Default `/`, so the session covers the whole site.
     #[must_use]
     pub fn path(mut self, path: impl Into<String>) -> Self {

@@ -8,6 +8,7 @@
 //! first that opens is used, so an attacker's extra cookie can never log the user out.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use cookie::Cookie;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::codec::Codec;
-use crate::cookie_policy::{CookiePolicy, MAX_SET_COOKIE_LEN};
+use crate::cookie_policy::{
+    Chunking, CookieLifetime, CookiePolicy, CookiePolicyBuilder, SameSite, MAX_SET_COOKIE_LEN,
+};
 use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
 use crate::keys::KeyRing;
@@ -30,10 +33,10 @@ pub const MAX_CANDIDATES: usize = 8;
 ///
 /// ```
 /// use http::{header, HeaderMap, HeaderValue};
-/// use sealed_session::{CookiePolicy, KeyRing, SessionManager};
+/// use sealed_session::{KeyRing, SessionManager};
 ///
 /// let manager = SessionManager::builder(KeyRing::generate())
-///     .cookie(CookiePolicy::builder("id").build()?)
+///     .with_cookie_name("id")
 ///     .build()?;
 ///
 /// // First request: no cookie, the handler logs in.
@@ -73,10 +76,16 @@ impl fmt::Debug for SessionManager {
     }
 }
 
-/// Builds a [`SessionManager`]; every setter states its default and why.
-pub struct SessionManagerBuilder {
+/// Configures sessions: cookie attributes, mode, lifetimes. Every setter states its default and
+/// why.
+///
+/// The same builder, with the same `with_*` names, configures [`SessionManager`] and every
+/// framework adapter (`T` is what [`build`](Self::build) returns), so moving from one framework
+/// to another changes an import, not the configuration.
+pub struct SessionBuilder<T = SessionManager> {
     ring: KeyRing,
     policy: Option<CookiePolicy>,
+    cookie: CookiePolicyBuilder,
     mode: Mode,
     also_open: Vec<Mode>,
     purpose: String,
@@ -87,13 +96,15 @@ pub struct SessionManagerBuilder {
     codec: Codec,
     delete_rejected: bool,
     clock: Arc<dyn Clock>,
+    output: PhantomData<fn() -> T>,
 }
 
-impl fmt::Debug for SessionManagerBuilder {
+impl<T> fmt::Debug for SessionBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionManagerBuilder")
+        f.debug_struct("SessionBuilder")
             .field("ring", &self.ring)
             .field("policy", &self.policy)
+            .field("cookie", &self.cookie)
             .field("mode", &self.mode)
             .field("lifetime", &self.lifetime)
             .field("idle_timeout", &self.idle_timeout)
@@ -112,21 +123,8 @@ impl SessionManager {
     pub const DEFAULT_REFRESH_FRACTION: f64 = 0.25;
 
     /// Start building a manager over `ring`.
-    pub fn builder(ring: KeyRing) -> SessionManagerBuilder {
-        SessionManagerBuilder {
-            ring,
-            policy: None,
-            mode: Mode::default(),
-            also_open: Vec::new(),
-            purpose: crate::seal::SealerBuilder::DEFAULT_PURPOSE.to_owned(),
-            lifetime: Self::DEFAULT_LIFETIME,
-            idle_timeout: Some(Self::DEFAULT_IDLE_TIMEOUT),
-            refresh_fraction: Self::DEFAULT_REFRESH_FRACTION,
-            leeway: crate::seal::SealerBuilder::DEFAULT_LEEWAY,
-            codec: Codec::new(),
-            delete_rejected: true,
-            clock: Arc::new(SystemClock),
-        }
+    pub fn builder(ring: KeyRing) -> SessionBuilder<SessionManager> {
+        SessionBuilder::new(ring)
     }
 
     /// The sealer (key ring, mode, limits).
@@ -177,15 +175,17 @@ impl SessionManager {
         }
         let present = chunks.iter().take_while(|c| !c.is_empty()).count();
         let candidates = assemble(&chunks, present);
-        let source = (!candidates.is_empty()).then(|| Source {
-            sealer: self.inner.sealer.clone(),
-            candidates,
-        });
+        let source = (!candidates.is_empty()).then_some(Source { candidates });
         let incoming = chunks
             .iter()
             .rposition(|c| !c.is_empty())
             .map_or(0, |i| i + 1);
-        Session::from_state(source, policy.name().to_owned(), incoming)
+        Session::from_state(
+            Some(self.clone()),
+            source,
+            policy.name().to_owned(),
+            incoming,
+        )
     }
 
     /// The `Set-Cookie` values for the response, at the clock's time. See
@@ -367,33 +367,118 @@ fn assemble(chunks: &[Vec<String>], present: usize) -> Vec<String> {
     out
 }
 
-impl SessionManagerBuilder {
-    /// The cookie policy. Default: [`SessionManager::DEFAULT_COOKIE_NAME`] (`__Host-session`)
-    /// with the policy's own defaults (Secure, HttpOnly, SameSite=Lax, Path=/).
+impl<T: From<SessionManager>> SessionBuilder<T> {
+    /// A builder with every default.
+    pub fn new(ring: KeyRing) -> Self {
+        SessionBuilder {
+            ring,
+            policy: None,
+            cookie: CookiePolicy::builder(SessionManager::DEFAULT_COOKIE_NAME),
+            mode: Mode::default(),
+            also_open: Vec::new(),
+            purpose: crate::seal::SealerBuilder::DEFAULT_PURPOSE.to_owned(),
+            lifetime: SessionManager::DEFAULT_LIFETIME,
+            idle_timeout: Some(SessionManager::DEFAULT_IDLE_TIMEOUT),
+            refresh_fraction: SessionManager::DEFAULT_REFRESH_FRACTION,
+            leeway: crate::seal::SealerBuilder::DEFAULT_LEEWAY,
+            codec: Codec::new(),
+            delete_rejected: true,
+            clock: Arc::new(SystemClock),
+            output: PhantomData,
+        }
+    }
+
+    fn cookie(mut self, f: impl FnOnce(CookiePolicyBuilder) -> CookiePolicyBuilder) -> Self {
+        self.cookie = f(self.cookie);
+        self
+    }
+
+    /// A complete, already validated cookie policy; replaces every `with_cookie_*` setting.
     #[must_use]
-    pub fn cookie(mut self, policy: CookiePolicy) -> Self {
+    pub fn with_cookie_policy(mut self, policy: CookiePolicy) -> Self {
         self.policy = Some(policy);
         self
     }
 
-    /// The sealing mode. Default [`Mode::Aes256GcmSiv`] (encrypted, no practical nonce limit).
+    /// The cookie name. Default `__Host-session`: the `__Host-` prefix makes browsers refuse the
+    /// cookie unless it is Secure, for Path=/ and without Domain, so a sibling subdomain cannot
+    /// plant one. Use a name without the prefix (e.g. `session`) for plain-http development.
     #[must_use]
-    pub fn mode(mut self, mode: Mode) -> Self {
+    pub fn with_cookie_name(self, name: impl Into<String>) -> Self {
+        self.cookie(|c| c.name(name))
+    }
+
+    /// The Path attribute. Default `/`: one session for the whole site.
+    #[must_use]
+    pub fn with_path(self, path: impl Into<String>) -> Self {
+        self.cookie(|c| c.path(path))
+    }
+
+    /// The Domain attribute. Default none: only the host that set the cookie receives it.
+    #[must_use]
+    pub fn with_domain(self, domain: impl Into<String>) -> Self {
+        self.cookie(|c| c.domain(domain))
+    }
+
+    /// The SameSite attribute. Default `Lax`: kept on top-level navigations from other sites,
+    /// withheld from cross-site subresources and form posts (most CSRF).
+    #[must_use]
+    pub fn with_same_site(self, same_site: SameSite) -> Self {
+        self.cookie(|c| c.same_site(same_site))
+    }
+
+    /// The Secure attribute. Default on: the cookie never travels over plain http. Turn it off
+    /// only for local development, together with a name without the `__Host-` prefix.
+    #[must_use]
+    pub fn with_secure(self, secure: bool) -> Self {
+        self.cookie(|c| c.secure(secure))
+    }
+
+    /// The HttpOnly attribute. Default on: page scripts cannot read the cookie.
+    #[must_use]
+    pub fn with_http_only(self, http_only: bool) -> Self {
+        self.cookie(|c| c.http_only(http_only))
+    }
+
+    /// The Partitioned attribute (CHIPS). Default off; requires Secure.
+    #[must_use]
+    pub fn with_partitioned(self, partitioned: bool) -> Self {
+        self.cookie(|c| c.partitioned(partitioned))
+    }
+
+    /// How long the browser keeps the cookie. Default [`CookieLifetime::BrowserSession`]; the
+    /// server's idle and absolute limits apply either way.
+    #[must_use]
+    pub fn with_cookie_lifetime(self, lifetime: CookieLifetime) -> Self {
+        self.cookie(|c| c.lifetime(lifetime))
+    }
+
+    /// Split large sessions across several cookies. Default off: a session over one cookie is a
+    /// [`ErrorKind::SessionTooLarge`] error.
+    #[must_use]
+    pub fn with_chunking(self, chunking: Option<Chunking>) -> Self {
+        self.cookie(|c| c.chunking(chunking))
+    }
+
+    /// The sealing mode. Default [`Mode::Aes256GcmSiv`]: encrypted, no practical nonce limit,
+    /// and the fastest such mode measured on AES-capable CPUs.
+    #[must_use]
+    pub fn with_mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
 
     /// Also accept tokens sealed in `mode` (re-sealing them), while migrating between modes.
-    /// Default: none.
+    /// Default: none, so a signed token never opens where encrypted ones are expected.
     #[must_use]
-    pub fn also_open(mut self, mode: Mode) -> Self {
+    pub fn with_also_open(mut self, mode: Mode) -> Self {
         self.also_open.push(mode);
         self
     }
 
-    /// The purpose bound into tokens. Default `"session"`.
+    /// The purpose bound into tokens next to the cookie name. Default `"session"`.
     #[must_use]
-    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+    pub fn with_purpose(mut self, purpose: impl Into<String>) -> Self {
         self.purpose = purpose.into();
         self
     }
@@ -401,7 +486,7 @@ impl SessionManagerBuilder {
     /// The absolute lifetime from creation. Default 7 days: long enough for a working week,
     /// short enough that a stolen cookie dies on its own.
     #[must_use]
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self
     }
@@ -410,7 +495,7 @@ impl SessionManagerBuilder {
     /// minutes for low-risk applications and less for high-value ones; tighten it to match).
     /// `None` disables it, and with it the rolling refresh.
     #[must_use]
-    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+    pub fn with_idle_timeout(mut self, idle: Option<Duration>) -> Self {
         self.idle_timeout = idle;
         self
     }
@@ -419,21 +504,21 @@ impl SessionManagerBuilder {
     /// refresh). Default 0.25: a session used at least every 90 minutes never idles out, and a
     /// read-only request sends a Set-Cookie at most once per 30 minutes. Clamped to 0..=1.
     #[must_use]
-    pub fn refresh_fraction(mut self, fraction: f64) -> Self {
+    pub fn with_refresh_fraction(mut self, fraction: f64) -> Self {
         self.refresh_fraction = fraction;
         self
     }
 
-    /// Clock leeway for `issued` times in the future. Default 60 s.
+    /// Clock leeway for `issued` times in the future. Default 60 s, for skew between servers.
     #[must_use]
-    pub fn leeway(mut self, leeway: Duration) -> Self {
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
     }
 
-    /// The payload codec. Default [`Codec::new`].
+    /// The payload codec. Default [`Codec::new`] (16 KiB, depth 32).
     #[must_use]
-    pub fn codec(mut self, codec: Codec) -> Self {
+    pub fn with_codec(mut self, codec: Codec) -> Self {
         self.codec = codec;
         self
     }
@@ -441,14 +526,14 @@ impl SessionManagerBuilder {
     /// Whether a refused cookie is answered with a deletion cookie, so the browser stops sending
     /// it. Default on. (Never sent when another cookie with our name opened.)
     #[must_use]
-    pub fn delete_rejected(mut self, delete: bool) -> Self {
+    pub fn with_delete_rejected(mut self, delete: bool) -> Self {
         self.delete_rejected = delete;
         self
     }
 
-    /// The clock. Default: the system clock.
+    /// The clock. Default: the system clock. Tests inject a [`ManualClock`](crate::ManualClock).
     #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
@@ -456,11 +541,12 @@ impl SessionManagerBuilder {
     /// Validate and build.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] from the cookie policy or the sealer settings.
-    pub fn build(self) -> Result<SessionManager, Error> {
+    /// [`ErrorKind::InvalidConfig`] from the cookie policy (with the attribute named) or the
+    /// sealer settings.
+    pub fn build(self) -> Result<T, Error> {
         let policy = match self.policy {
             Some(p) => p,
-            None => CookiePolicy::builder(SessionManager::DEFAULT_COOKIE_NAME).build()?,
+            None => self.cookie.build()?,
         };
         let fraction = if self.refresh_fraction.is_finite() {
             self.refresh_fraction.clamp(0.0, 1.0)
@@ -482,13 +568,13 @@ impl SessionManagerBuilder {
         for m in self.also_open {
             sealer = sealer.also_open(m);
         }
-        Ok(SessionManager {
+        Ok(T::from(SessionManager {
             inner: Arc::new(ManagerInner {
                 sealer: sealer.build()?,
                 policy,
                 delete_rejected: self.delete_rejected,
             }),
-        })
+        }))
     }
 }
 

@@ -352,6 +352,70 @@ impl KeyRing {
             .build_infallible_single()
     }
 
+    /// Parse a key list: comma-separated `id:secret` entries, the secret in standard or URL-safe
+    /// base64 (padding optional); the first is the primary, the rest are older keys. This is the
+    /// format of the examples' `SESSION_KEYS` variable.
+    ///
+    /// ```
+    /// use sealed_session::{Key, KeyRing, KeyId};
+    ///
+    /// let (a, b) = (Key::generate(), Key::generate());
+    /// let list = format!("2:{},1:{}", a.to_base64().as_str(), b.to_base64().as_str());
+    /// let ring = KeyRing::from_key_list(&list)?;
+    /// assert_eq!(ring.primary_id_at(sealed_session::UnixTime::now()), KeyId::new(2));
+    /// assert!(KeyRing::from_key_list("1:tooshort").is_err());
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidKey`] naming the entry (by position and id, never the secret) that is
+    /// not `id:secret` or whose secret is unacceptable; [`ErrorKind::InvalidKeyRing`] for
+    /// duplicate ids or an empty list.
+    pub fn from_key_list(list: &str) -> Result<KeyRing, Error> {
+        let mut builder = KeyRing::builder();
+        let mut count = 0usize;
+        for (position, entry) in list
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .enumerate()
+        {
+            let n = position.saturating_add(1);
+            let (id, secret) = entry.split_once(':').ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidKey,
+                    format!("key entry {n} is not of the form id:secret"),
+                )
+            })?;
+            let id = KeyId::parse(id.trim()).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidKey,
+                    format!("key entry {n}: {}", e.message()),
+                )
+            })?;
+            let key = Key::from_base64(secret).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidKey,
+                    format!("key {id} (entry {n}): {}", e.message()),
+                )
+            })?;
+            let key = key.with_id(id);
+            builder = if count == 0 {
+                builder.primary(key)
+            } else {
+                builder.older(key)
+            };
+            count = count.saturating_add(1);
+        }
+        if count == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidKeyRing,
+                "the key list is empty",
+            ));
+        }
+        builder.build()
+    }
+
     /// The id of the key that seals at `now` (the pending key once its time has come).
     pub fn primary_id_at(&self, now: UnixTime) -> KeyId {
         self.primary_at(now).map_or(KeyId(0), |k| k.id)

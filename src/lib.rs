@@ -58,6 +58,9 @@ mod keys;
 mod seal;
 mod session;
 
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
@@ -70,7 +73,7 @@ pub use cookie_policy::{
 };
 pub use envelope::{Mode, Timestamps};
 pub use error::{Error, ErrorKind, Rejection};
-pub use http::{SessionManager, SessionManagerBuilder, MAX_CANDIDATES};
+pub use http::{SessionBuilder, SessionManager, MAX_CANDIDATES};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
 pub use session::{Session, SessionId, SessionStatus};

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::clock::UnixTime;
 use crate::cookie_policy::CookieLifetime;
 use crate::error::{Error, ErrorKind, Rejection};
+use crate::http::SessionManager;
 use crate::seal::{Reseal, Sealer, TokenMeta};
 
 /// A session's random 128-bit identifier, carried inside the sealed payload. Useful in logs, to
@@ -103,7 +104,6 @@ pub(crate) struct PayloadRef<'a> {
 
 /// Where an unopened session comes from: the candidate tokens found in the request.
 pub(crate) struct Source {
-    pub(crate) sealer: Sealer,
     pub(crate) candidates: Vec<String>,
 }
 
@@ -124,14 +124,17 @@ pub(crate) struct State {
 impl State {
     /// Open the request's cookie, once. The first candidate that opens wins; an attacker's extra
     /// cookie with our name can therefore never displace a valid one.
-    fn load(&mut self) {
+    fn load(&mut self, sealer: Option<&Sealer>) {
         let Some(source) = self.source.take() else {
             return;
         };
-        let now = source.sealer.now();
+        let Some(sealer) = sealer else {
+            return;
+        };
+        let now = sealer.now();
         let mut first_rejection = None;
         for (i, token) in source.candidates.iter().enumerate() {
-            match source.sealer.open_at::<Payload>(now, token) {
+            match sealer.open_at::<Payload>(now, token) {
                 Ok(opened) => {
                     let (payload, meta, reseal) = opened.into_parts();
                     if let Some(r) = first_rejection {
@@ -199,6 +202,8 @@ impl State {
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<Mutex<State>>,
+    /// The manager that loaded it: opens the cookie and sizes the response.
+    manager: Option<SessionManager>,
 }
 
 impl Default for Session {
@@ -226,11 +231,17 @@ impl fmt::Debug for Session {
 impl Session {
     /// A new, empty session (no cookie).
     pub fn new() -> Self {
-        Session::from_state(None, String::new(), 0)
+        Session::from_state(None, None, String::new(), 0)
     }
 
-    pub(crate) fn from_state(source: Option<Source>, cookie_name: String, chunks: usize) -> Self {
+    pub(crate) fn from_state(
+        manager: Option<SessionManager>,
+        source: Option<Source>,
+        cookie_name: String,
+        chunks: usize,
+    ) -> Self {
         Session {
+            manager,
             inner: Arc::new(Mutex::new(State {
                 source,
                 id: None,
@@ -255,8 +266,21 @@ impl Session {
     /// The state, loaded.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         let mut s = self.lock_raw();
-        s.load();
+        s.load(self.manager.as_ref().map(SessionManager::sealer));
         s
+    }
+
+    /// Check now that the session still fits in its cookie, so the handler can answer with a
+    /// useful error (and undo the change) instead of failing when the response is built.
+    ///
+    /// # Errors
+    /// [`ErrorKind::SessionTooLarge`] (or another sealing error) exactly when the response would
+    /// fail; `Ok` for a session not tied to a manager.
+    pub fn ensure_fits(&self) -> Result<(), Error> {
+        match &self.manager {
+            Some(m) => m.finish_at(m.sealer().now(), self).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// Whether the cookie has been opened yet (the session is lazy).
@@ -494,7 +518,7 @@ mod tests {
         s.clear();
         assert_eq!(s.status(), SessionStatus::Unchanged);
         s.insert("a", &1).unwrap();
-        let s2 = Session::from_state(None, String::new(), 0);
+        let s2 = Session::from_state(None, None, String::new(), 0);
         s2.insert_value("a", Value::from(1));
         s2.lock().status = SessionStatus::Unchanged;
         s2.insert("a", &1).unwrap();

@@ -1,0 +1,1 @@
+//! Placeholder: the axum HTTP suite.
