@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Hostile input is a typed rejection, never a panic.
     // Change one character in the middle of the token.
     let mid = token.len() / 2;
-    let swapped = if token.as_bytes()[mid] == b'A' {
+    let swapped = if token.as_bytes().get(mid) == Some(&b'A') {
         "B"
     } else {
         "A"

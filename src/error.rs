@@ -15,8 +15,7 @@ use std::fmt;
 pub enum ErrorKind {
     /// A secret is shorter than 32 bytes, all zero, or not valid base64.
     InvalidKey,
-    /// A key ring failed validation: no primary, two primaries, duplicate ids, a pending key
-    /// without an activation time in the future of the primary, and the like.
+    /// A key ring failed validation: no primary, two primaries, two pending keys, duplicate ids.
     InvalidKeyRing,
     /// A configuration value (cookie name, purpose, limit) is not acceptable.
     InvalidConfig,

@@ -92,6 +92,23 @@ pub struct Opened<T> {
     reseal: Option<Reseal>,
 }
 
+impl Reseal {
+    /// A short, stable code for logs and test vectors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reseal::RotatedKey => "rotated_key",
+            Reseal::ModeChanged => "mode_changed",
+            Reseal::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for Reseal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl<T> Opened<T> {
     /// The value.
     pub fn value(&self) -> &T {
@@ -244,6 +261,9 @@ impl SealerBuilder {
     pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
     /// Default clock leeway: 60 seconds.
     pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+    /// The longest lifetime accepted: 100 years (anything longer is a configuration mistake,
+    /// and would overflow the token's timestamps near the end of `u64`).
+    pub const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     /// Default largest token: 4096 characters, the most a browser stores in one cookie.
     pub const DEFAULT_MAX_TOKEN_LEN: usize = 4096;
 
@@ -303,7 +323,7 @@ impl SealerBuilder {
         self
     }
 
-    /// The longest token (base64 characters) accepted or produced. Longer input is refused
+    /// The longest token (base64 characters, which are bytes) accepted or produced. Longer input is refused
     /// before it is decoded. Default 4096.
     #[must_use]
     pub fn max_token_len(mut self, max: usize) -> Self {
@@ -328,7 +348,8 @@ impl SealerBuilder {
     /// Validate and precompute the associated data.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] for an empty cookie name or purpose, a zero lifetime, or a
+    /// [`ErrorKind::InvalidConfig`] for an empty cookie name or purpose, a lifetime of zero or
+    /// over [`MAX_LIFETIME`](Self::MAX_LIFETIME), or a
     /// maximum token length too small for an empty payload.
     pub fn build(self) -> Result<Sealer, Error> {
         if self.name.is_empty() {
@@ -340,10 +361,10 @@ impl SealerBuilder {
         if self.purpose.is_empty() {
             return Err(Error::new(ErrorKind::InvalidConfig, "the purpose is empty"));
         }
-        if self.lifetime.as_secs() == 0 {
+        if self.lifetime.as_secs() == 0 || self.lifetime > SealerBuilder::MAX_LIFETIME {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
-                "the lifetime must be at least one second",
+                "the lifetime must be between one second and 100 years",
             ));
         }
         if self.max_token_len < self.mode.encoded_len(2) {

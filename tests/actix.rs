@@ -1,0 +1,1 @@
+//! Placeholder: the actix-web HTTP suite.
