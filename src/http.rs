@@ -132,6 +132,12 @@ impl SessionManager {
         &self.inner.sealer
     }
 
+    /// Replace the key ring at runtime (see [`Sealer::set_ring`]): every clone of this manager,
+    /// and every adapter built from it, seals and opens with the new ring from the next request.
+    pub fn set_key_ring(&self, ring: KeyRing) {
+        self.inner.sealer.set_ring(ring);
+    }
+
     /// The cookie policy.
     pub fn policy(&self) -> &CookiePolicy {
         &self.inner.policy

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aes_gcm::aead::AeadInPlace;
+use arc_swap::ArcSwap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::Mac;
@@ -133,7 +134,8 @@ impl<T> Opened<T> {
 }
 
 struct Inner {
-    ring: KeyRing,
+    /// Swappable at runtime (key rotation without a restart); a load is a few atomic operations.
+    ring: ArcSwap<KeyRing>,
     mode: Mode,
     /// Bit `1 << (version_byte & 0x0f)` for each mode that opens.
     accepts: u32,
@@ -182,7 +184,7 @@ impl fmt::Debug for Sealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("Sealer")
-            .field("ring", &i.ring)
+            .field("ring", &**i.ring.load())
             .field("mode", &i.mode)
             .field(
                 "also_opens",
@@ -394,7 +396,7 @@ impl SealerBuilder {
         }
         Ok(Sealer {
             inner: Arc::new(Inner {
-                ring: self.ring,
+                ring: ArcSwap::from_pointee(self.ring),
                 mode: self.mode,
                 accepts,
                 aad_prefix: prefix(4),
@@ -416,8 +418,15 @@ impl SealerBuilder {
 
 impl Sealer {
     /// The key ring.
-    pub fn ring(&self) -> &KeyRing {
-        &self.inner.ring
+    pub fn ring(&self) -> KeyRing {
+        KeyRing::clone(&self.inner.ring.load())
+    }
+
+    /// Replace the key ring, for every clone of this sealer at once. Requests already opening or
+    /// sealing finish with the ring they started with; none is dropped. Use it to rotate keys
+    /// without a restart.
+    pub fn set_ring(&self, ring: KeyRing) {
+        self.inner.ring.store(Arc::new(ring));
     }
     /// The sealing mode.
     pub fn mode(&self) -> Mode {
@@ -565,8 +574,8 @@ impl Sealer {
                 ),
             ));
         }
-        let key = inner
-            .ring
+        let ring = inner.ring.load();
+        let key = ring
             .primary_at(now)
             .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "the ring has no primary"))?;
         let mut buf = Vec::with_capacity(mode.overhead().saturating_add(payload.len()));
@@ -675,7 +684,8 @@ impl Sealer {
             return Err(Rejection::UnsupportedVersion);
         }
         let key_id = KeyId::new(parts.kid);
-        let key = inner.ring.find(key_id).ok_or(Rejection::UnknownKey)?;
+        let ring = inner.ring.load();
+        let key = ring.find(key_id).ok_or(Rejection::UnknownKey)?;
         self.verify(
             key,
             parts.mode,
@@ -687,7 +697,7 @@ impl Sealer {
 
         let env = envelope::read_envelope(parts.body).ok_or(Rejection::Malformed)?;
         let times = env.times;
-        self.check_times(now, &times)?;
+        self.check_times(now, &times, &ring)?;
         if env.flags != CODEC_JSON {
             return Err(Rejection::Decode);
         }
@@ -696,7 +706,7 @@ impl Sealer {
             .decode(env.payload)
             .map_err(|_| Rejection::Decode)?;
 
-        let reseal = if inner.ring.is_retiring(key, now) {
+        let reseal = if ring.is_retiring(key, now) {
             Some(Reseal::RotatedKey)
         } else if parts.mode != inner.mode {
             Some(Reseal::ModeChanged)
@@ -759,7 +769,7 @@ impl Sealer {
     }
 
     /// Step 6: the time policy, on authenticated timestamps, with checked arithmetic.
-    fn check_times(&self, now: UnixTime, t: &Timestamps) -> Result<(), Rejection> {
+    fn check_times(&self, now: UnixTime, t: &Timestamps, ring: &KeyRing) -> Result<(), Rejection> {
         let inner = &*self.inner;
         let latest_ok = now
             .checked_add(inner.leeway)
@@ -774,8 +784,7 @@ impl Sealer {
             Some(deadline) if now < deadline => {}
             _ => return Err(Rejection::Expired),
         }
-        if inner
-            .ring
+        if ring
             .revoke_before()
             .is_some_and(|cutoff| t.created < cutoff)
         {
@@ -801,4 +810,47 @@ fn to_array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], Error> {
 /// would be our bug, and is a rejection rather than a panic (`from_slice` would panic).
 fn nonce_array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], Rejection> {
     bytes.try_into().map_err(|_| Rejection::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Key;
+
+    #[test]
+    fn set_ring_applies_to_every_clone_at_once() {
+        let (a, b) = (Key::generate(), Key::generate());
+        let sealer = Sealer::builder(KeyRing::builder().primary(a.clone()).build().unwrap(), "id")
+            .build()
+            .unwrap();
+        let clone = sealer.clone();
+        let now = UnixTime::from_secs(1_700_000_000);
+        let old = sealer.seal_at(now, &1).unwrap();
+        clone.set_ring(
+            KeyRing::builder()
+                .primary(b.clone())
+                .older(a)
+                .build()
+                .unwrap(),
+        );
+        let opened = sealer.open_at::<i32>(now, &old).unwrap();
+        assert_eq!(opened.reseal(), Some(Reseal::RotatedKey));
+        let new = sealer.seal_at(now, &2).unwrap();
+        assert_eq!(
+            sealer.open_at::<i32>(now, &new).unwrap().meta().key_id(),
+            b.id()
+        );
+        clone.set_ring(KeyRing::builder().primary(b).build().unwrap());
+        assert_eq!(
+            sealer.open_at::<i32>(now, &old).unwrap_err(),
+            Rejection::UnknownKey
+        );
+    }
+
+    #[test]
+    fn reseal_codes_are_stable() {
+        assert_eq!(Reseal::RotatedKey.as_str(), "rotated_key");
+        assert_eq!(Reseal::ModeChanged.to_string(), "mode_changed");
+        assert_eq!(Reseal::Refresh.as_str(), "refresh");
+    }
 }
