@@ -1,0 +1,1059 @@
+//! The framework-agnostic HTTP contract suite (issue 4): every case starts a REAL server of the
+//! demo app (`examples/support/demo.rs`) on an ephemeral port of 127.0.0.1 and talks to it with a
+//! REAL HTTP client (reqwest, with a cookie store where a browser would have one), asserting exact
+//! status codes, JSON bodies and the presence, absence and attributes of every `Set-Cookie`.
+//!
+//! # Using it from a framework's test file
+//!
+//! ```text
+//! #[path = "common/http_suite.rs"]
+//! mod http_suite;                      // must be named `http_suite`, at the crate root
+//!
+//! async fn start_myframework(config: http_suite::ServerConfig) -> http_suite::RunningServer {
+//!     // build the demo app with `demo::configure(builder, config.secure)`,
+//!     // `.with_clock(config.clock)` and, if set, `.with_lifetime(config.lifetime)`;
+//!     // serve it on 127.0.0.1:0; return RunningServer::new(local_addr, stop_closure)
+//! }
+//!
+//! http_suite!(start_myframework);      // one #[tokio::test] per case, named after the case
+//! ```
+//!
+//! A start function is anything that implements [`StartServer`]: an `async fn(ServerConfig) ->
+//! RunningServer`, or a closure returning any future of a [`RunningServer`] (a boxed one
+//! included). It must serve the demo routes (`/`, `/api/counter`, `/api/me`, `/api/login`,
+//! `/api/logout`, `/api/big`) under the session configuration `ServerConfig` describes, with the
+//! cookie name `session` (plain http: `secure` is always false here, or reqwest's store would not
+//! send the cookie back), and stop serving when [`RunningServer::stop`] is awaited.
+//!
+//! Cases (one test each, see [`http_suite!`]): `login_counter_me_logout`,
+//! `login_accepts_form_and_redirects_html`, `login_rejects_invalid_user`,
+//! `read_only_requests_send_no_cookie`, `login_renews_session_id`,
+//! `bad_cookies_give_fresh_session`, `duplicate_cookie_names_keep_valid_session`,
+//! `key_rotation_reseals_then_retires`, `idle_timeout_expires_session`,
+//! `rolling_refresh_until_absolute_lifetime`, `oversized_session_is_refused_and_kept`,
+//! `concurrent_first_requests_get_distinct_sessions`, `concurrent_increments_on_one_session`.
+
+// clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
+// here a panic is a failed test, never a crash on hostile input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use cookie::{Cookie, Expiration, SameSite};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use sealed_session::{Key, KeyId, KeyRing, ManualClock, SessionId, UnixTime};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------------
+// The API a framework's start function implements
+// ---------------------------------------------------------------------------------------------
+
+/// A boxed, sendable future (what a start or stop function may return).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The cookie name the demo uses on plain http (`demo::configure(_, false)`).
+pub const COOKIE_NAME: &str = "session";
+/// The demo's idle timeout (`demo::configure`).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Where every case's [`ManualClock`] starts (2023-11-14T22:13:20Z).
+pub const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+/// What a start function must configure the demo app's session layer with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The key ring (`SessionBuilder::new(ring)` / `SessionLayer::builder(ring)`).
+    pub ring: KeyRing,
+    /// The clock: `.with_clock(config.clock)`. Cases move it instead of sleeping, and share it
+    /// between the servers of one case.
+    pub clock: Arc<ManualClock>,
+    /// `demo::configure(builder, config.secure)`: always `false` here (cookie name `session`,
+    /// no Secure attribute), so the client sends the cookie back over plain http.
+    pub secure: bool,
+    /// When set, `.with_lifetime(lifetime)` after `demo::configure` (absolute lifetime; the
+    /// default is 7 days).
+    pub lifetime: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// The demo settings over `ring` and `clock`: plain http, default lifetime.
+    pub fn new(ring: KeyRing, clock: &Arc<ManualClock>) -> Self {
+        ServerConfig {
+            ring,
+            clock: Arc::clone(clock),
+            secure: false,
+            lifetime: None,
+        }
+    }
+
+    /// The same with an absolute lifetime.
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = Some(lifetime);
+        self
+    }
+}
+
+/// A server a start function has started: its base URL and how to stop it.
+pub struct RunningServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base_url: String,
+    stop: Box<dyn FnOnce() -> BoxFuture<()> + Send>,
+}
+
+impl RunningServer {
+    /// A server listening on `addr`; awaiting `stop()`'s future must stop it (and should release
+    /// the port; a case never reuses one, every server binds `127.0.0.1:0`).
+    pub fn new<F, Fut>(addr: SocketAddr, stop: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        RunningServer {
+            base_url: format!("http://{addr}"),
+            stop: Box::new(move || -> BoxFuture<()> { Box::pin(stop()) }),
+        }
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stop the server.
+    pub async fn stop(self) {
+        (self.stop)().await;
+    }
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the demo app for one [`ServerConfig`]. Implemented for every `Fn(ServerConfig) -> F`
+/// where `F` is a future of a [`RunningServer`]: an `async fn` or a closure returning a
+/// [`BoxFuture`].
+pub trait StartServer {
+    /// Start a server; it listens when the future completes.
+    fn start(&self, config: ServerConfig) -> impl Future<Output = RunningServer>;
+}
+
+impl<F, Fut> StartServer for F
+where
+    F: Fn(ServerConfig) -> Fut,
+    Fut: Future<Output = RunningServer>,
+{
+    fn start(&self, config: ServerConfig) -> impl Future<Output = RunningServer> {
+        self(config)
+    }
+}
+
+/// Expands to one `#[tokio::test]` per case of the suite, each named after its case and calling
+/// it with the given start function (a path to an item implementing [`StartServer`]).
+///
+/// ```text
+/// http_suite!(start_axum);
+/// ```
+#[macro_export]
+macro_rules! http_suite {
+    ($start:path) => {
+        $crate::http_suite!(
+            @cases $start;
+            login_counter_me_logout,
+            login_accepts_form_and_redirects_html,
+            login_rejects_invalid_user,
+            read_only_requests_send_no_cookie,
+            login_renews_session_id,
+            bad_cookies_give_fresh_session,
+            duplicate_cookie_names_keep_valid_session,
+            key_rotation_reseals_then_retires,
+            idle_timeout_expires_session,
+            rolling_refresh_until_absolute_lifetime,
+            oversized_session_is_refused_and_kept,
+            concurrent_first_requests_get_distinct_sessions,
+            concurrent_increments_on_one_session,
+        );
+    };
+    (@cases $start:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::http_suite::init_tracing();
+                $crate::http_suite::$case(&$start).await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client-side helpers
+// ---------------------------------------------------------------------------------------------
+
+/// Log the server's `tracing` events into the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// A fresh clock at [`T0`].
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(T0))
+}
+
+/// A ring with one generated primary key.
+pub fn ring() -> KeyRing {
+    KeyRing::generate()
+}
+
+/// A browser-like client: its own cookie store, redirects not followed (so a `303` is seen).
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// A client WITHOUT a cookie store: the case writes every `Cookie` header itself.
+pub fn bare_client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// A response, read to the end.
+#[derive(Debug)]
+pub struct Reply {
+    /// What was asked, for assertion messages.
+    pub what: String,
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Every raw `Set-Cookie` value, in order.
+    pub set_cookies: Vec<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body text when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: body is not JSON ({e}): {:?}",
+                self.what,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Assert the status and the JSON body exactly.
+    pub fn expect_json(&self, status: StatusCode, body: &Value) {
+        assert_eq!(
+            self.status,
+            status,
+            "{}: status; body {}",
+            self.what,
+            self.text()
+        );
+        assert_eq!(&self.json(), body, "{}: body", self.what);
+    }
+
+    /// Assert the response sets no cookie at all.
+    pub fn expect_no_set_cookie(&self) {
+        assert!(
+            self.set_cookies.is_empty(),
+            "{}: expected no Set-Cookie, got {:?}",
+            self.what,
+            self.set_cookies
+        );
+    }
+
+    /// Assert exactly one `Set-Cookie`, issuing a `session` cookie with the demo's plain-http
+    /// attributes (`Path=/; HttpOnly; SameSite=Lax`, no Secure, no Domain, a browser-session
+    /// cookie: no Max-Age or Expires); returns its value (the token).
+    pub fn expect_issued(&self) -> String {
+        assert_eq!(
+            self.set_cookies.len(),
+            1,
+            "{}: expected one Set-Cookie, got {:?}",
+            self.what,
+            self.set_cookies
+        );
+        let raw = &self.set_cookies[0];
+        let c = Cookie::parse(raw.as_str())
+            .unwrap_or_else(|e| panic!("{}: unparsable Set-Cookie {raw:?}: {e}", self.what));
+        assert_eq!(c.name(), COOKIE_NAME, "{}: name in {raw:?}", self.what);
+        assert!(
+            !c.value().is_empty(),
+            "{}: empty value in {raw:?}",
+            self.what
+        );
+        assert_eq!(c.path(), Some("/"), "{}: Path in {raw:?}", self.what);
+        assert_eq!(
+            c.http_only(),
+            Some(true),
+            "{}: HttpOnly in {raw:?}",
+            self.what
+        );
+        assert_ne!(c.secure(), Some(true), "{}: Secure in {raw:?}", self.what);
+        assert_eq!(
+            c.same_site(),
+            Some(SameSite::Lax),
+            "{}: SameSite in {raw:?}",
+            self.what
+        );
+        assert_eq!(c.domain(), None, "{}: Domain in {raw:?}", self.what);
+        assert_eq!(c.max_age(), None, "{}: Max-Age in {raw:?}", self.what);
+        assert_eq!(c.expires(), None, "{}: Expires in {raw:?}", self.what);
+        c.value().to_owned()
+    }
+
+    /// Assert exactly one `Set-Cookie`, deleting the `session` cookie: an empty value,
+    /// `Max-Age=0`, an `Expires` in the past and the same `Path=/`.
+    pub fn expect_deletion(&self) {
+        assert_eq!(
+            self.set_cookies.len(),
+            1,
+            "{}: expected one deletion Set-Cookie, got {:?}",
+            self.what,
+            self.set_cookies
+        );
+        let raw = &self.set_cookies[0];
+        let c = Cookie::parse(raw.as_str())
+            .unwrap_or_else(|e| panic!("{}: unparsable Set-Cookie {raw:?}: {e}", self.what));
+        assert_eq!(c.name(), COOKIE_NAME, "{}: name in {raw:?}", self.what);
+        assert_eq!(c.value(), "", "{}: value in {raw:?}", self.what);
+        assert_eq!(
+            c.max_age(),
+            Some(cookie::time::Duration::ZERO),
+            "{}: Max-Age in {raw:?}",
+            self.what
+        );
+        match c.expires() {
+            Some(Expiration::DateTime(at)) => assert!(
+                at <= cookie::time::OffsetDateTime::now_utc(),
+                "{}: Expires not in the past in {raw:?}",
+                self.what
+            ),
+            other => panic!("{}: Expires {other:?} in {raw:?}", self.what),
+        }
+        assert_eq!(c.path(), Some("/"), "{}: Path in {raw:?}", self.what);
+    }
+
+    /// Assert a `200` from `/api/me` for `user` with `count`, and return the 22-character session
+    /// id.
+    pub fn expect_me(&self, user: &str, count: u64) -> String {
+        assert_eq!(self.status, StatusCode::OK, "{}: status", self.what);
+        let body = self.json();
+        let id = body["session_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no session_id in {body}", self.what))
+            .to_owned();
+        assert_eq!(id.len(), 22, "{}: session_id {id:?}", self.what);
+        assert!(
+            SessionId::parse(&id).is_some(),
+            "{}: session_id {id:?} is not base64url",
+            self.what
+        );
+        assert_eq!(
+            body,
+            json!({ "user": user, "count": count, "session_id": id }),
+            "{}: body",
+            self.what
+        );
+        id
+    }
+
+    /// Assert a `200` from `/api/me` showing a fresh session.
+    pub fn expect_fresh_me(&self) {
+        self.expect_json(StatusCode::OK, &fresh_me());
+    }
+}
+
+/// `/api/me` for a session nothing was stored in.
+pub fn fresh_me() -> Value {
+    json!({ "user": null, "count": 0, "session_id": null })
+}
+
+/// Send a request and read the whole response; `what` names it in assertion messages. Any `5xx`
+/// fails the test (see [`send_raw`] to expect one).
+pub async fn send(what: impl Into<String>, request: RequestBuilder) -> Reply {
+    let reply = send_raw(what, request).await;
+    assert!(
+        !reply.status.is_server_error(),
+        "{}: server error {}: {:?}",
+        reply.what,
+        reply.status,
+        reply.text()
+    );
+    reply
+}
+
+/// Send a request and read the whole response, whatever its status.
+pub async fn send_raw(what: impl Into<String>, request: RequestBuilder) -> Reply {
+    let what = what.into();
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let set_cookies = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| {
+            v.to_str()
+                .unwrap_or_else(|e| panic!("{what}: non-ASCII Set-Cookie: {e}"))
+                .to_owned()
+        })
+        .collect();
+    let body = response
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: reading the body failed: {e}"))
+        .to_vec();
+    Reply {
+        what,
+        status,
+        headers,
+        set_cookies,
+        body,
+    }
+}
+
+/// `POST /api/login` with a JSON body.
+pub fn login(client: &Client, server: &RunningServer, user: &str) -> RequestBuilder {
+    client
+        .post(server.url("/api/login"))
+        .json(&json!({ "user": user }))
+}
+
+/// `GET` a path.
+pub fn get(client: &Client, server: &RunningServer, path: &str) -> RequestBuilder {
+    client.get(server.url(path))
+}
+
+/// The same request with an explicit `Cookie` header (for [`bare_client`]s).
+pub fn with_cookie(request: RequestBuilder, cookie_header: &str) -> RequestBuilder {
+    request.header(COOKIE, cookie_header)
+}
+
+/// `session=TOKEN`.
+pub fn session_pair(token: &str) -> String {
+    format!("{COOKIE_NAME}={token}")
+}
+
+/// The key id a token was sealed under: base64url without padding; byte 0 is the version,
+/// bytes 1..5 the key id, big-endian.
+pub fn key_id_of(token: &str) -> u32 {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .unwrap_or_else(|e| panic!("token {token:?} is not base64url: {e}"));
+    u32::from_be_bytes(bytes[1..5].try_into().expect("four bytes"))
+}
+
+/// A generated key under an explicit id.
+pub fn key_with_id(id: u32) -> Key {
+    Key::generate().with_id(KeyId::new(id))
+}
+
+/// Log in with a [`bare_client`] and return the session token.
+async fn token_for(client: &Client, server: &RunningServer, user: &str) -> String {
+    let r = send("login (bare client)", login(client, server, user)).await;
+    r.expect_json(StatusCode::OK, &json!({ "user": user }));
+    r.expect_issued()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases
+// ---------------------------------------------------------------------------------------------
+
+/// 1. Login, count three times, read, log out, read again.
+pub async fn login_counter_me_logout(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    let r = send("login", login(&b, &server, "ann")).await;
+    r.expect_json(StatusCode::OK, &json!({ "user": "ann" }));
+    r.expect_issued();
+
+    for n in 1..=3u64 {
+        let r = send(format!("counter #{n}"), get(&b, &server, "/api/counter")).await;
+        r.expect_json(StatusCode::OK, &json!({ "count": n }));
+        r.expect_issued();
+    }
+
+    let r = send("me after login", get(&b, &server, "/api/me")).await;
+    r.expect_me("ann", 3);
+    r.expect_no_set_cookie();
+
+    let r = send("logout", b.post(server.url("/api/logout"))).await;
+    r.expect_json(StatusCode::OK, &json!({ "user": null }));
+    r.expect_deletion();
+
+    let r = send("me after logout", get(&b, &server, "/api/me")).await;
+    r.expect_fresh_me();
+    r.expect_no_set_cookie();
+
+    server.stop().await;
+}
+
+/// 2. Login with a form body; `Accept: text/html` answers `303 See Other` to `/`.
+pub async fn login_accepts_form_and_redirects_html(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+
+    // A browser's form post.
+    let b = browser();
+    let r = send(
+        "form login, Accept: text/html",
+        b.post(server.url("/api/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .body("user=bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.what);
+    assert_eq!(
+        r.headers.get(LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/"),
+        "{}: Location",
+        r.what
+    );
+    r.expect_issued();
+
+    let r = send("me after form login", get(&b, &server, "/api/me")).await;
+    r.expect_me("bob", 0);
+    r.expect_no_set_cookie();
+
+    let r = send("index after form login", get(&b, &server, "/")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+    assert!(
+        r.text().contains("Signed in as <b id=\"user\">bob</b>."),
+        "{}: {}",
+        r.what,
+        r.text()
+    );
+    r.expect_no_set_cookie();
+
+    // The same form body without `Accept: text/html` answers JSON.
+    let b = browser();
+    let r = send(
+        "form login, no Accept",
+        b.post(server.url("/api/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("user=bob"),
+    )
+    .await;
+    r.expect_json(StatusCode::OK, &json!({ "user": "bob" }));
+    r.expect_issued();
+
+    server.stop().await;
+}
+
+/// Bonus: an unacceptable user name or body is a `400` and touches no cookie.
+pub async fn login_rejects_invalid_user(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    let invalid = json!({ "error": "invalid_user" });
+
+    for (what, user) in [
+        ("empty user", String::new()),
+        ("65-char user", "a".repeat(65)),
+    ] {
+        let r = send(what, login(&b, &server, &user)).await;
+        r.expect_json(StatusCode::BAD_REQUEST, &invalid);
+        r.expect_no_set_cookie();
+    }
+    let r = send(
+        "malformed JSON",
+        b.post(server.url("/api/login"))
+            .header(CONTENT_TYPE, "application/json")
+            .body("{\"user\":"),
+    )
+    .await;
+    r.expect_json(StatusCode::BAD_REQUEST, &invalid);
+    r.expect_no_set_cookie();
+
+    // Nothing was stored.
+    let r = send("me", get(&b, &server, "/api/me")).await;
+    r.expect_fresh_me();
+    r.expect_no_set_cookie();
+
+    server.stop().await;
+}
+
+/// 3. Read-only requests on a fresh-enough session, and requests without a cookie, send no
+///    `Set-Cookie`.
+pub async fn read_only_requests_send_no_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    let r = send("me without a cookie", get(&b, &server, "/api/me")).await;
+    r.expect_fresh_me();
+    r.expect_no_set_cookie();
+    let r = send("index without a cookie", get(&b, &server, "/")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+    assert!(r.text().contains("Not signed in."), "{}", r.what);
+    r.expect_no_set_cookie();
+
+    let r = send("login", login(&b, &server, "ann")).await;
+    r.expect_issued();
+    for i in 1..=2 {
+        let r = send(format!("me #{i}"), get(&b, &server, "/api/me")).await;
+        r.expect_me("ann", 0);
+        r.expect_no_set_cookie();
+        let r = send(format!("index #{i}"), get(&b, &server, "/")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+        assert!(r.text().contains("<b id=\"user\">ann</b>"), "{}", r.what);
+        r.expect_no_set_cookie();
+    }
+
+    server.stop().await;
+}
+
+/// 4. Login renews the session id (no session fixation), and so does a second login.
+pub async fn login_renews_session_id(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    let r = send("counter before login", get(&b, &server, "/api/counter")).await;
+    r.expect_json(StatusCode::OK, &json!({ "count": 1 }));
+    r.expect_issued();
+    let before = send("me before login", get(&b, &server, "/api/me"))
+        .await
+        .expect_me_anonymous(1);
+
+    send("login ann", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+    let ann = send("me as ann", get(&b, &server, "/api/me"))
+        .await
+        .expect_me("ann", 1);
+    assert_ne!(ann, before, "login must change the session id");
+
+    send("login bob", login(&b, &server, "bob"))
+        .await
+        .expect_issued();
+    let bob = send("me as bob", get(&b, &server, "/api/me"))
+        .await
+        .expect_me("bob", 1);
+    assert_ne!(bob, ann, "a second login must change the session id");
+    assert_ne!(bob, before);
+
+    server.stop().await;
+}
+
+impl Reply {
+    /// Assert a `200` from `/api/me` for an anonymous session with `count` and an id; return it.
+    pub fn expect_me_anonymous(&self, count: u64) -> String {
+        assert_eq!(self.status, StatusCode::OK, "{}: status", self.what);
+        let body = self.json();
+        let id = body["session_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no session_id in {body}", self.what))
+            .to_owned();
+        assert_eq!(id.len(), 22, "{}: session_id {id:?}", self.what);
+        assert_eq!(
+            body,
+            json!({ "user": null, "count": count, "session_id": id }),
+            "{}: body",
+            self.what
+        );
+        id
+    }
+}
+
+/// 5. Tampered, truncated, garbage, empty, oversized and foreign-name cookies: a `200` with a
+///    fresh session, never a `5xx`; our refused cookie is deleted, a foreign one left alone.
+pub async fn bad_cookies_give_fresh_session(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+
+    // The valid token works with an explicit header.
+    let r = send(
+        "valid token",
+        with_cookie(get(&c, &server, "/api/me"), &session_pair(&token)),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    r.expect_no_set_cookie();
+
+    let mut tampered = token.clone().into_bytes();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ASCII");
+    let truncated = token[..token.len() / 2].to_owned();
+
+    // (what, Cookie header, whether a deletion cookie for `session` is expected)
+    let cases: Vec<(&str, String, bool)> = vec![
+        ("tampered", session_pair(&tampered), true),
+        ("truncated", session_pair(&truncated), true),
+        ("garbage", session_pair("!!!"), true),
+        ("empty", session_pair(""), true),
+        // Over the 4096-byte token limit: refused unread (Rejection::TooLarge), so deleted too.
+        ("5000 chars", session_pair(&"A".repeat(5000)), true),
+        ("foreign name", format!("other={token}"), false),
+    ];
+    for (what, header, deleted) in &cases {
+        let r = send(
+            format!("{what}: me"),
+            with_cookie(get(&c, &server, "/api/me"), header),
+        )
+        .await;
+        r.expect_fresh_me();
+        if *deleted {
+            r.expect_deletion();
+        } else {
+            r.expect_no_set_cookie();
+        }
+
+        // Writing to the fresh session issues a new cookie (and nothing else).
+        let r = send(
+            format!("{what}: counter"),
+            with_cookie(get(&c, &server, "/api/counter"), header),
+        )
+        .await;
+        r.expect_json(StatusCode::OK, &json!({ "count": 1 }));
+        let new = r.expect_issued();
+        assert_ne!(new, token, "{what}: a new session, not the old one");
+    }
+
+    server.stop().await;
+}
+
+/// 12. A duplicate cookie with our name (cookie tossing) never displaces the valid one, in
+///     either order, in one `Cookie` header or two.
+pub async fn duplicate_cookie_names_keep_valid_session(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+    let valid = session_pair(&token);
+    let garbage = session_pair("garbage");
+
+    for (what, header) in [
+        ("garbage first", format!("{garbage}; {valid}")),
+        ("valid first", format!("{valid}; {garbage}")),
+    ] {
+        let r = send(what, with_cookie(get(&c, &server, "/api/me"), &header)).await;
+        r.expect_me("ann", 0);
+        r.expect_no_set_cookie();
+    }
+    for (what, first, second) in [
+        ("two headers, garbage first", &garbage, &valid),
+        ("two headers, valid first", &valid, &garbage),
+    ] {
+        let r = send(
+            what,
+            get(&c, &server, "/api/me")
+                .header(COOKIE, first.as_str())
+                .header(COOKIE, second.as_str()),
+        )
+        .await;
+        r.expect_me("ann", 0);
+        r.expect_no_set_cookie();
+    }
+
+    server.stop().await;
+}
+
+/// 6. Key rotation across restarts: a token under an older key opens and is re-sealed under the
+///    new primary on the next response (once); once the old key leaves the ring its tokens give a
+///    fresh session while re-sealed ones still work.
+pub async fn key_rotation_reseals_then_retires(start: &impl StartServer) {
+    let clock = clock();
+    let k1 = key_with_id(1);
+    let k2 = key_with_id(2);
+    let c = bare_client();
+
+    // Server A: [k1].
+    let ring_a = KeyRing::builder()
+        .primary(k1.clone())
+        .build()
+        .expect("ring A");
+    let a = start.start(ServerConfig::new(ring_a, &clock)).await;
+    let mut token = token_for(&c, &a, "ann").await;
+    for n in 1..=2u64 {
+        let r = send(
+            format!("A: counter #{n}"),
+            with_cookie(get(&c, &a, "/api/counter"), &session_pair(&token)),
+        )
+        .await;
+        r.expect_json(StatusCode::OK, &json!({ "count": n }));
+        token = r.expect_issued();
+    }
+    let token_k1 = token;
+    assert_eq!(key_id_of(&token_k1), 1, "A seals under k1");
+    let a_url = a.base_url.clone();
+    a.stop().await;
+
+    // Server B: [k2 primary, k1 older], in the demo's SESSION_KEYS format.
+    let list = format!(
+        "2:{},1:{}",
+        k2.to_base64().as_str(),
+        k1.to_base64().as_str()
+    );
+    let ring_b = KeyRing::from_key_list(&list).expect("ring B");
+    let b = start.start(ServerConfig::new(ring_b, &clock)).await;
+    assert_ne!(b.base_url, a_url, "B listens on a new port");
+    let r = send(
+        "B: me with the k1 token",
+        with_cookie(get(&c, &b, "/api/me"), &session_pair(&token_k1)),
+    )
+    .await;
+    let id = r.expect_me("ann", 2);
+    let token_k2 = r.expect_issued();
+    assert_eq!(
+        key_id_of(&token_k2),
+        k2.id().get(),
+        "the re-sealed token is under k2"
+    );
+    let r = send(
+        "B: me with the re-sealed token",
+        with_cookie(get(&c, &b, "/api/me"), &session_pair(&token_k2)),
+    )
+    .await;
+    assert_eq!(r.expect_me("ann", 2), id, "re-sealing keeps the session id");
+    r.expect_no_set_cookie();
+    b.stop().await;
+
+    // Server C: [k2] only.
+    let ring_c = KeyRing::builder()
+        .primary(k2.clone())
+        .build()
+        .expect("ring C");
+    let srv_c = start.start(ServerConfig::new(ring_c, &clock)).await;
+    let r = send(
+        "C: me with the k1 token",
+        with_cookie(get(&c, &srv_c, "/api/me"), &session_pair(&token_k1)),
+    )
+    .await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+    let r = send(
+        "C: me with the k2 token",
+        with_cookie(get(&c, &srv_c, "/api/me"), &session_pair(&token_k2)),
+    )
+    .await;
+    assert_eq!(r.expect_me("ann", 2), id);
+    r.expect_no_set_cookie();
+    srv_c.stop().await;
+}
+
+/// 7a. The idle timeout (30 minutes in the demo): a session used within it lives on (re-sealed by
+///     the rolling refresh), one left for 31 minutes is gone.
+pub async fn idle_timeout_expires_session(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    send("login", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+    clock.advance(Duration::from_secs(29 * 60));
+    let r = send("me after 29 minutes", get(&b, &server, "/api/me")).await;
+    r.expect_me("ann", 0);
+    // Past the refresh point (a quarter of the idle window): re-sealed, read-only or not.
+    r.expect_issued();
+
+    clock.advance(IDLE_TIMEOUT + Duration::from_secs(60));
+    let r = send("me after 31 idle minutes", get(&b, &server, "/api/me")).await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+
+    let r = send("me after the deletion", get(&b, &server, "/api/me")).await;
+    r.expect_fresh_me();
+    r.expect_no_set_cookie();
+
+    server.stop().await;
+}
+
+/// 7b. Requests every 20 minutes keep a session alive past its 30-minute idle timeout (rolling
+///     refresh), until its absolute lifetime (1 hour here) ends it.
+pub async fn rolling_refresh_until_absolute_lifetime(start: &impl StartServer) {
+    let clock = clock();
+    let config = ServerConfig::new(ring(), &clock).with_lifetime(Duration::from_secs(3600));
+    let server = start.start(config).await;
+    let b = browser();
+
+    send("login", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+    let id = send("me at 0", get(&b, &server, "/api/me"))
+        .await
+        .expect_me("ann", 0);
+    for minutes in [20, 40] {
+        clock.advance(Duration::from_secs(20 * 60));
+        let r = send(format!("me at {minutes} min"), get(&b, &server, "/api/me")).await;
+        assert_eq!(r.expect_me("ann", 0), id, "{}: same session", r.what);
+        r.expect_issued();
+    }
+    clock.advance(Duration::from_secs(20 * 60));
+    let r = send(
+        "me at 60 min (absolute lifetime)",
+        get(&b, &server, "/api/me"),
+    )
+    .await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+
+    server.stop().await;
+}
+
+/// 8. A handler that checks `ensure_fits` refuses to grow the session past its cookie with a
+///    `413`, and the session is intact afterwards.
+pub async fn oversized_session_is_refused_and_kept(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    send("login", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+    let r = send("big 100", get(&b, &server, "/api/big?bytes=100")).await;
+    r.expect_json(StatusCode::OK, &json!({ "bytes": 100 }));
+    r.expect_issued();
+
+    let r = send("big 5000", get(&b, &server, "/api/big?bytes=5000")).await;
+    r.expect_json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &json!({ "error": "session_too_large" }),
+    );
+    // Whatever the response says about the cookie, it never deletes or breaks the session.
+    for raw in &r.set_cookies {
+        let c = Cookie::parse(raw.as_str()).expect("a Set-Cookie");
+        assert_eq!(c.name(), COOKIE_NAME, "{raw}");
+        assert!(!c.value().is_empty(), "big 5000 deleted the session: {raw}");
+    }
+
+    let r = send("me after the refusal", get(&b, &server, "/api/me")).await;
+    r.expect_me("ann", 0);
+    let r = send(
+        "counter after the refusal",
+        get(&b, &server, "/api/counter"),
+    )
+    .await;
+    r.expect_json(StatusCode::OK, &json!({ "count": 1 }));
+
+    server.stop().await;
+}
+
+/// 10a. 100 concurrent first requests from 100 clients: each gets `{"count":1}` and its own
+///      session.
+pub async fn concurrent_first_requests_get_distinct_sessions(start: &impl StartServer) {
+    const CLIENTS: usize = 100;
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let base = Arc::new(server.base_url.clone());
+    let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..CLIENTS {
+        let (base, barrier) = (Arc::clone(&base), Arc::clone(&barrier));
+        tasks.spawn(async move {
+            let b = browser();
+            barrier.wait().await;
+            let r = send(
+                format!("client {i}: counter"),
+                b.get(format!("{base}/api/counter")),
+            )
+            .await;
+            r.expect_json(StatusCode::OK, &json!({ "count": 1 }));
+            let token = r.expect_issued();
+            let r = send(format!("client {i}: me"), b.get(format!("{base}/api/me"))).await;
+            let id = r.expect_me_anonymous(1);
+            r.expect_no_set_cookie();
+            (token, id)
+        });
+    }
+    let mut tokens = HashSet::new();
+    let mut ids = HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (token, id) = joined.expect("a client task");
+        tokens.insert(token);
+        ids.insert(id);
+    }
+    assert_eq!(tokens.len(), CLIENTS, "distinct session cookies");
+    assert_eq!(ids.len(), CLIENTS, "distinct session ids");
+
+    server.stop().await;
+}
+
+/// 10b. 20 concurrent increments on ONE session: all succeed. Cookie sessions are
+///      last-writer-wins: each request reads the cookie the client held when it was sent and its
+///      response overwrites the cookie, so concurrent increments can be lost; the final count is
+///      anywhere from 1 (all read 0) to 20 (fully serialized), never an error or a broken session.
+pub async fn concurrent_increments_on_one_session(start: &impl StartServer) {
+    const REQUESTS: u64 = 20;
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    send("login", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+    let id = send("me", get(&b, &server, "/api/me"))
+        .await
+        .expect_me("ann", 0);
+
+    let url = Arc::new(server.url("/api/counter"));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..REQUESTS {
+        let (b, url) = (b.clone(), Arc::clone(&url));
+        tasks.spawn(async move {
+            let r = send(format!("increment {i}"), b.get(url.as_str())).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+            let n = r.json()["count"].as_u64().expect("a count");
+            assert!((1..=REQUESTS).contains(&n), "{}: count {n}", r.what);
+            r.expect_issued();
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.expect("an increment task");
+    }
+
+    let r = send("me after the increments", get(&b, &server, "/api/me")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let count = r.json()["count"].as_u64().expect("a count");
+    assert!((1..=REQUESTS).contains(&count), "final count {count}");
+    assert_eq!(r.expect_me("ann", count), id, "still the same session");
+
+    server.stop().await;
+}
