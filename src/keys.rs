@@ -13,18 +13,15 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
 use aes_gcm_siv::Aes256GcmSiv;
 use base64::Engine as _;
-use chacha20poly1305::aead::KeyInit;
-use chacha20poly1305::XChaCha20Poly1305;
-use hkdf::Hkdf;
-use hmac::Hmac;
-use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::clock::UnixTime;
+use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
+use crate::primitives::{self, AeadAlgorithm, AeadCipher, HmacSha256};
 
 /// HKDF salt for every v1 derivation.
 pub(crate) const HKDF_SALT: &[u8] = b"sealed-session/v1";
@@ -222,34 +219,19 @@ impl fmt::Debug for Key {
     }
 }
 
-fn hkdf(secret: &[u8]) -> Hkdf<Sha256> {
-    Hkdf::<Sha256>::new(Some(HKDF_SALT), secret)
-}
-
-/// Expand `N` bytes under `label`. HKDF-SHA256 can expand up to 8160 bytes; every `N` used here
-/// is 32 or less, so the error branch cannot be taken, and is mapped to zeros only to stay
-/// panic-free (a test pins the derived values).
-fn expand<const N: usize>(prk: &Hkdf<Sha256>, label: &[u8]) -> Zeroizing<[u8; N]> {
+/// HKDF-SHA256 of `secret` under the v1 salt, expanded for `label`. Every `N` used here is 32 or
+/// less, far below HKDF's 8160-byte maximum, so the error branch cannot be taken; it leaves zeros
+/// only to stay panic-free (tests pin the derived values).
+fn derive<const N: usize>(secret: &[u8], label: &[u8]) -> Zeroizing<[u8; N]> {
     let mut out = Zeroizing::new([0u8; N]);
-    if prk.expand(label, out.as_mut_slice()).is_err() {
+    if primitives::hkdf_sha256(HKDF_SALT, secret, label, out.as_mut_slice()).is_err() {
         out.as_mut_slice().zeroize();
     }
     out
 }
 
-/// The HMAC-SHA256 state keyed with `key`. HMAC pads a key shorter than the hash's 64-byte block
-/// with zeros (RFC 2104), so the padded block is the same key, and the infallible constructor can
-/// be used.
-fn hmac_state(key: &[u8; 32]) -> Hmac<Sha256> {
-    let mut block = Zeroizing::new([0u8; 64]);
-    for (d, s) in block.iter_mut().zip(key.iter()) {
-        *d = *s;
-    }
-    <Hmac<Sha256> as KeyInit>::new((&*block).into())
-}
-
 fn derive_key_id(secret: &[u8]) -> KeyId {
-    let id = expand::<4>(&hkdf(secret), LABEL_KEY_ID);
+    let id = derive::<4>(secret, LABEL_KEY_ID);
     KeyId(u32::from_be_bytes(*id))
 }
 
@@ -271,10 +253,10 @@ pub enum KeyState {
 pub(crate) struct RingKey {
     pub(crate) id: KeyId,
     pub(crate) state: KeyState,
-    pub(crate) hmac: Hmac<Sha256>,
-    pub(crate) xchacha: XChaCha20Poly1305,
-    pub(crate) aes_gcm: Aes256Gcm,
-    pub(crate) aes_gcm_siv: Aes256GcmSiv,
+    pub(crate) hmac: HmacSha256,
+    pub(crate) xchacha: AeadCipher,
+    pub(crate) aes_gcm: AeadCipher,
+    pub(crate) aes_gcm_siv: AeadCipher,
     /// AES-256-GCM-SIV under the cache subkey, for sealed cache entries (read by the cache
     /// module, so unused without the `cache` feature).
     #[cfg_attr(
@@ -292,19 +274,18 @@ pub(crate) struct RingKey {
 
 impl RingKey {
     fn derive(key: &Key, state: KeyState) -> Self {
-        let prk = hkdf(&key.secret);
-        let sign = expand::<32>(&prk, LABEL_SIGN);
-        let xchacha = expand::<32>(&prk, LABEL_XCHACHA);
-        let aes_gcm = expand::<32>(&prk, LABEL_AES_GCM);
-        let aes_gcm_siv = expand::<32>(&prk, LABEL_AES_GCM_SIV);
+        let sign = derive::<32>(&key.secret, LABEL_SIGN);
+        let xchacha = derive::<32>(&key.secret, LABEL_XCHACHA);
+        let aes_gcm = derive::<32>(&key.secret, LABEL_AES_GCM);
+        let aes_gcm_siv = derive::<32>(&key.secret, LABEL_AES_GCM_SIV);
         RingKey {
             id: key.id,
             state,
-            hmac: hmac_state(&sign),
-            xchacha: XChaCha20Poly1305::new((&*xchacha).into()),
-            aes_gcm: Aes256Gcm::new((&*aes_gcm).into()),
-            aes_gcm_siv: Aes256GcmSiv::new((&*aes_gcm_siv).into()),
-            cache: Aes256GcmSiv::new((&*expand::<32>(&prk, LABEL_CACHE)).into()),
+            hmac: HmacSha256::new(&sign),
+            xchacha: AeadCipher::new(AeadAlgorithm::XChaCha20Poly1305, &xchacha),
+            aes_gcm: AeadCipher::new(AeadAlgorithm::Aes256Gcm, &aes_gcm),
+            aes_gcm_siv: AeadCipher::new(AeadAlgorithm::Aes256GcmSiv, &aes_gcm_siv),
+            cache: Aes256GcmSiv::new((&*derive::<32>(&key.secret, LABEL_CACHE)).into()),
             aes_gcm_seals: AtomicU64::new(0),
         }
     }
@@ -613,6 +594,16 @@ impl fmt::Debug for KeyRingBuilder {
 }
 
 impl RingKey {
+    /// The AEAD for an encrypted mode (`None` for the signed mode).
+    pub(crate) fn aead(&self, mode: Mode) -> Option<&AeadCipher> {
+        match mode {
+            Mode::Signed => None,
+            Mode::XChaCha20Poly1305 => Some(&self.xchacha),
+            Mode::Aes256Gcm => Some(&self.aes_gcm),
+            Mode::Aes256GcmSiv => Some(&self.aes_gcm_siv),
+        }
+    }
+
     /// Count one AES-256-GCM seal; `false` once the key has reached its 2^32 limit. Warns at
     /// 2^31 seals and every 2^28 after, so operators rotate well before the limit.
     pub(crate) fn count_aes_gcm_seal(&self) -> bool {

@@ -55,6 +55,7 @@ mod envelope;
 mod error;
 mod http;
 mod keys;
+mod primitives;
 mod seal;
 mod session;
 
@@ -67,6 +68,9 @@ pub mod axum;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub mod config;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;
@@ -80,6 +84,18 @@ pub use http::{SessionBuilder, SessionManager, MAX_CANDIDATES};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
 pub use session::{Session, SessionId, SessionStatus};
+
+/// The primitive wrappers the crate seals, opens and derives with, exposed only to run external
+/// vectors (Wycheproof, RFC 4231, RFC 5869) through the same code paths. Hazardous: nonces are
+/// the caller's job here.
+#[cfg(feature = "test-vectors")]
+#[doc(hidden)]
+pub mod hazmat {
+    pub use crate::primitives::{
+        hkdf_sha256, AeadAlgorithm, AeadCipher, HmacSha256, PrimitiveError, AEAD_TAG_LEN,
+        HMAC_TAG_LEN,
+    };
+}
 
 /// The README's examples, compiled and run as doc tests so they cannot rot.
 #[cfg(doctest)]

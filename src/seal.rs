@@ -22,11 +22,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aes_gcm::aead::AeadInPlace;
 use arc_swap::ArcSwap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::Mac;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -583,40 +581,22 @@ impl Sealer {
         let header_len = buf.len();
         envelope::write_envelope(&mut buf, flags, times, payload);
         let (header, body) = buf.split_at_mut(header_len);
-        let crypto_err =
-            |_: aes_gcm::aead::Error| Error::new(ErrorKind::Crypto, "encryption failed");
-        match mode {
-            Mode::Signed => {
-                let tag = self.mac(key, header, body).finalize().into_bytes();
+        let crypto_err = |_| Error::new(ErrorKind::Crypto, "encryption failed");
+        match key.aead(mode) {
+            None => {
+                let lens = [le64(header.len()), le64(body.len())];
+                let tag = key.hmac.sign(&self.mac_input(header, body, &lens));
                 buf.extend_from_slice(&tag);
             }
-            Mode::XChaCha20Poly1305 => {
-                let n = chacha20poly1305::XNonce::from(to_array::<24>(nonce)?);
-                let tag = key
-                    .xchacha
-                    .encrypt_in_place_detached(&n, &self.aad(header), body)
-                    .map_err(crypto_err)?;
-                buf.extend_from_slice(&tag);
-            }
-            Mode::Aes256Gcm => {
-                if !key.count_aes_gcm_seal() {
+            Some(aead) => {
+                if mode == Mode::Aes256Gcm && !key.count_aes_gcm_seal() {
                     return Err(Error::new(
                         ErrorKind::NonceLimit,
                         "this AES-256-GCM key has sealed 2^32 tokens; rotate the key",
                     ));
                 }
-                let n = aes_gcm::Nonce::from(to_array::<12>(nonce)?);
-                let tag = key
-                    .aes_gcm
-                    .encrypt_in_place_detached(&n, &self.aad(header), body)
-                    .map_err(crypto_err)?;
-                buf.extend_from_slice(&tag);
-            }
-            Mode::Aes256GcmSiv => {
-                let n = aes_gcm_siv::Nonce::from(to_array::<12>(nonce)?);
-                let tag = key
-                    .aes_gcm_siv
-                    .encrypt_in_place_detached(&n, &self.aad(header), body)
+                let tag = aead
+                    .encrypt_in_place(nonce, &self.aad(header), body)
                     .map_err(crypto_err)?;
                 buf.extend_from_slice(&tag);
             }
@@ -624,17 +604,23 @@ impl Sealer {
         Ok(URL_SAFE_NO_PAD.encode(&buf))
     }
 
-    /// The HMAC over `PAE[label, header, envelope, name, purpose]`, fed without building the
-    /// list in memory.
-    fn mac(&self, key: &RingKey, header: &[u8], envelope: &[u8]) -> hmac::Hmac<sha2::Sha256> {
-        let mut mac = key.hmac.clone();
-        mac.update(&self.inner.mac_prefix);
-        mac.update(&le64(header.len()));
-        mac.update(header);
-        mac.update(&le64(envelope.len()));
-        mac.update(envelope);
-        mac.update(&self.inner.context_suffix);
-        mac
+    /// The HMAC input `PAE[label, header, envelope, name, purpose]` as the slices fed in order
+    /// (prefix and suffix precomputed, nothing copied); `lens` holds the two length prefixes.
+    fn mac_input<'a>(
+        &'a self,
+        header: &'a [u8],
+        envelope: &'a [u8],
+        lens: &'a [[u8; 8]; 2],
+    ) -> [&'a [u8]; 6] {
+        let [header_len, envelope_len] = lens;
+        [
+            &self.inner.mac_prefix,
+            header_len,
+            header,
+            envelope_len,
+            envelope,
+            &self.inner.context_suffix,
+        ]
     }
 
     /// `PAE[label, header, name, purpose]`.
@@ -739,33 +725,14 @@ impl Sealer {
         body: &mut [u8],
         tag: &[u8],
     ) -> Result<(), Rejection> {
-        match mode {
-            Mode::Signed => self
-                .mac(key, header, body)
-                .verify_slice(tag)
-                .map_err(|_| Rejection::BadTag),
-            Mode::XChaCha20Poly1305 => {
-                let n = chacha20poly1305::XNonce::from(nonce_array::<24>(nonce)?);
-                let t = chacha20poly1305::Tag::from(nonce_array::<16>(tag)?);
-                key.xchacha
-                    .decrypt_in_place_detached(&n, &self.aad(header), body, &t)
-                    .map_err(|_| Rejection::BadTag)
+        match key.aead(mode) {
+            None => {
+                let lens = [le64(header.len()), le64(body.len())];
+                key.hmac.verify(&self.mac_input(header, body, &lens), tag)
             }
-            Mode::Aes256Gcm => {
-                let n = aes_gcm::Nonce::from(nonce_array::<12>(nonce)?);
-                let t = aes_gcm::Tag::from(nonce_array::<16>(tag)?);
-                key.aes_gcm
-                    .decrypt_in_place_detached(&n, &self.aad(header), body, &t)
-                    .map_err(|_| Rejection::BadTag)
-            }
-            Mode::Aes256GcmSiv => {
-                let n = aes_gcm_siv::Nonce::from(nonce_array::<12>(nonce)?);
-                let t = aes_gcm_siv::Tag::from(nonce_array::<16>(tag)?);
-                key.aes_gcm_siv
-                    .decrypt_in_place_detached(&n, &self.aad(header), body, &t)
-                    .map_err(|_| Rejection::BadTag)
-            }
+            Some(aead) => aead.decrypt_in_place(nonce, &self.aad(header), body, tag),
         }
+        .map_err(|_| Rejection::BadTag)
     }
 
     /// Step 6: the time policy, on authenticated timestamps, with checked arithmetic.
@@ -798,18 +765,6 @@ impl Sealer {
         }
         Ok(())
     }
-}
-
-fn to_array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], Error> {
-    bytes
-        .try_into()
-        .map_err(|_| Error::new(ErrorKind::Crypto, "nonce length does not match the mode"))
-}
-
-/// A fixed-size copy of a slice that `envelope::split` already sized for the mode; a mismatch
-/// would be our bug, and is a rejection rather than a panic (`from_slice` would panic).
-fn nonce_array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], Rejection> {
-    bytes.try_into().map_err(|_| Rejection::Malformed)
 }
 
 #[cfg(test)]
