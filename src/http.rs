@@ -180,12 +180,17 @@ impl SessionManager {
             }
         }
         let present = chunks.iter().take_while(|c| !c.is_empty()).count();
-        let candidates = assemble(&chunks, present);
-        let source = (!candidates.is_empty()).then_some(Source { candidates });
+        let mut candidates = assemble(&chunks, present);
         let incoming = chunks
             .iter()
             .rposition(|c| !c.is_empty())
             .map_or(0, |i| i + 1);
+        if candidates.is_empty() && incoming > 0 {
+            // Later chunks without the first: nothing can open, but the browser should be told
+            // to drop them. An empty candidate is refused as malformed, like any broken cookie.
+            candidates.push(String::new());
+        }
+        let source = (!candidates.is_empty()).then_some(Source { candidates });
         Session::from_state(
             Some(self.clone()),
             source,
@@ -587,6 +592,22 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orphan_chunks_are_refused_and_deleted() {
+        let manager = SessionManager::builder(KeyRing::generate())
+            .with_cookie_name("id")
+            .with_chunking(Some(Chunking::new(3)))
+            .build()
+            .unwrap();
+        let session = manager.load_from_cookie_headers([&b"id.1=abc; id.2=def"[..]]);
+        assert!(session.is_new());
+        assert_eq!(session.rejection(), Some(crate::Rejection::Malformed));
+        let out = manager.finish(&session).unwrap();
+        let names: Vec<&str> = out.iter().filter_map(|c| c.split('=').next()).collect();
+        assert_eq!(names, ["id", "id.1", "id.2"]);
+        assert!(out.iter().all(|c| c.contains("Max-Age=0")));
+    }
 
     #[test]
     fn assemble_tries_combinations_in_order_and_is_bounded() {
