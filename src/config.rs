@@ -1,0 +1,880 @@
+//! Key rings and session settings from a TOML file and the environment (feature `config`).
+//!
+//! A [`Config`] is read once at start-up: the file first, then `SEALED_SESSION_*` environment
+//! variables on top (the environment wins), then the crate's defaults for anything neither
+//! sets. Everything is validated when it is loaded, with errors that name the field
+//! (`session.idle_timeout`, `keys.key[1].secret`, `SEALED_SESSION_MODE`) and never contain a
+//! configured value, so a secret pasted into the wrong place does not end up in a log.
+//!
+//! ```no_run
+//! use sealed_session::config::{Config, KeyRingReloader};
+//! use sealed_session::SessionManager;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load("/etc/myapp/session.toml")?; // the file, then SEALED_SESSION_*
+//! // Or `SessionLayer`, `SessionMiddleware`: any adapter takes the same builder.
+//! let manager: SessionManager = config.session_builder().build()?;
+//!
+//! // Rotate without a restart: re-read the file every 30 s and swap the key ring when the keys
+//! // changed (a SIGHUP handler can call `reloader.reload_if_changed()` instead).
+//! let reloader = KeyRingReloader::new(&config).with_manager(manager.clone());
+//! let _poller = reloader.spawn_poller(std::time::Duration::from_secs(30))?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The file
+//!
+//! Every field is optional except the keys (which the environment may supply instead); an
+//! unknown field is an error, so a typo cannot silently leave a default in place.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # std::fs::write(dir.path().join("next.key"), "ASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze8=\n")?;
+//! let toml = r#"
+//! [session]
+//! cookie_name = "__Host-session" # the prefix requires secure = true, path = "/", no domain
+//! path = "/"
+//! ## domain = "example.com"     # none by default: only the host that set the cookie gets it
+//! same_site = "lax"             # "strict" | "lax" | "none" (none requires secure)
+//! secure = true
+//! http_only = true
+//! partitioned = false
+//! mode = "aes-256-gcm-siv"      # | "xchacha20poly1305" | "aes-256-gcm" | "signed-hmac-sha256"
+//! also_open = []                # modes still opened (and re-sealed) while migrating
+//! purpose = "session"
+//! lifetime = "7d"               # absolute, from the session's creation
+//! idle_timeout = "2h"           # or "off"
+//! refresh_fraction = 0.25       # re-seal read-only requests after this share of idle_timeout
+//! cookie_lifetime = "session"   # or a duration up to "400d" for a persistent cookie
+//! chunks = 1                    # 1 = one cookie; up to 16 cookies per session
+//! leeway = "60s"                # clock skew tolerated between servers
+//! delete_rejected = true        # answer a refused cookie with a deletion cookie
+//!
+//! [keys]
+//! revoke_before = "2023-11-01T00:00:00Z" # sessions created earlier do not open
+//!
+//! [[keys.key]]
+//! id = "20231101"                # eight hex digits, 0x…, or decimal; default: derived from the secret
+//! secret = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="
+//! state = "primary"
+//!
+//! [[keys.key]]
+//! id = "20231201"
+//! secret_file = "next.key"       # relative to the file's directory; base64, white space ignored
+//! state = "pending"
+//! activates_at = 2023-12-01T00:00:00Z    # a TOML date-time or an RFC 3339 string
+//!
+//! [[keys.key]]
+//! id = "20231001"
+//! secret = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+//! state = "older"
+//! retired_at = "2023-11-01T00:00:00Z"    # optional, informational; `rotate` writes it
+//! "#;
+//!
+//! use sealed_session::config::Config;
+//! use sealed_session::{KeyId, KeyState, UnixTime};
+//!
+//! let config = Config::loader().toml(toml).base_dir(dir.path()).load()?;
+//! assert_eq!(config.cookie_name(), "__Host-session");
+//! let ring = config.key_ring();
+//! assert_eq!(ring.primary_id_at(UnixTime::from_secs(1_700_000_000)), KeyId::new(0x2023_1101));
+//! assert_eq!(ring.primary_id_at(UnixTime::from_secs(1_701_388_800)), KeyId::new(0x2023_1201));
+//! assert_eq!(ring.keys().count(), 3);
+//! let manager = config.build_manager()?;
+//! assert_eq!(manager.sealer().idle_timeout(), Some(std::time::Duration::from_secs(7200)));
+//! # Ok(()) }
+//! ```
+//!
+//! Keys: exactly one `primary` (seals and opens), any number of `older` keys (open only; their
+//! tokens are re-sealed under the primary), at most one `pending` key (opens at once, seals from
+//! `activates_at` on, with no reload needed). An older key's `retired_at` records when it stopped
+//! sealing; only [`Rotation`] reads it, to warn before dropping a key that may still have live
+//! sessions. Durations are humantime strings (`"90s"`, `"30m"`,
+//! `"12h"`, `"14d"`, `"1h 30m"`). Times are RFC 3339 with an offset, TOML date-times, or Unix
+//! seconds (a TOML integer, or a string `"@1700000000"`).
+//!
+//! # The environment
+//!
+//! Each setting has a variable: `SEALED_SESSION_` and the field's name in upper case. A variable
+//! that is set overrides the file; an empty one counts as unset; an unknown `SEALED_SESSION_*`
+//! variable is an error (a typo would otherwise be ignored).
+//!
+//! | Variable | Overrides | Form |
+//! | --- | --- | --- |
+//! | `SEALED_SESSION_CONFIG` | — | the file to read when the loader is given none ([`Config::from_env`]) |
+//! | `SEALED_SESSION_KEYS` | every `[[keys.key]]` | `id:secret,id:secret,…`: the first entry is primary, the rest older; an entry `id:secret@2026-12-01T00:00:00Z` is the pending key |
+//! | `SEALED_SESSION_KEYS_FILE` | every `[[keys.key]]` | a file holding such a list (commas or new lines; `#` starts a comment), re-read on reload |
+//! | `SEALED_SESSION_REVOKE_BEFORE` | `keys.revoke_before` | a time |
+//! | `SEALED_SESSION_COOKIE_NAME`, `_PATH`, `_DOMAIN`, `_PURPOSE` | `session.*` | text |
+//! | `SEALED_SESSION_SAME_SITE` | `session.same_site` | `strict`, `lax`, `none` |
+//! | `SEALED_SESSION_SECURE`, `_HTTP_ONLY`, `_PARTITIONED`, `_DELETE_REJECTED` | `session.*` | `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` |
+//! | `SEALED_SESSION_MODE` | `session.mode` | a mode name |
+//! | `SEALED_SESSION_ALSO_OPEN` | `session.also_open` | mode names, comma-separated |
+//! | `SEALED_SESSION_LIFETIME`, `_LEEWAY` | `session.*` | a duration |
+//! | `SEALED_SESSION_IDLE_TIMEOUT` | `session.idle_timeout` | a duration or `off` |
+//! | `SEALED_SESSION_COOKIE_LIFETIME` | `session.cookie_lifetime` | `session` or a duration |
+//! | `SEALED_SESSION_REFRESH_FRACTION` | `session.refresh_fraction` | a number from 0 to 1 |
+//! | `SEALED_SESSION_CHUNKS` | `session.chunks` | 1 to 16 |
+//!
+//! Tests and embedders pass the variables in ([`ConfigLoader::env_vars`]) instead of changing
+//! the process environment.
+//!
+//! # Reloading and rotation
+//!
+//! [`KeyRingReloader`] re-reads the same sources and swaps the key ring of every
+//! [`SessionManager`] (or [`Sealer`]) it was given; requests in flight finish with the ring they
+//! started with. Call [`reload_if_changed`](KeyRingReloader::reload_if_changed) from your own
+//! timer or signal handler, or let [`spawn_poller`](KeyRingReloader::spawn_poller) do it on a
+//! thread. Only the keys are reloaded; other settings apply at the next restart (a changed
+//! setting is logged).
+//!
+//! [`Rotation`] edits a configuration file the way the `sealed-session rotate` command does:
+//! add a key as pending (or primary), demote the old primary, drop older keys past a retention
+//! count, and write the file atomically with [`write_atomically`]. The procedure is described in
+//! `docs/rotation.md`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::clock::UnixTime;
+use crate::cookie_policy::{Chunking, CookieLifetime, SameSite};
+use crate::envelope::Mode;
+use crate::error::{Error, ErrorKind};
+use crate::http::{SessionBuilder, SessionManager};
+use crate::keys::{Key, KeyId, KeyRing, KeyState};
+#[cfg(doc)]
+use crate::seal::Sealer;
+
+mod env;
+mod file;
+mod reload;
+mod rotate;
+mod values;
+
+pub use reload::{KeyRingReloader, ReloadPoller};
+pub use rotate::{write_atomically, Rotated, Rotation, RotationReport};
+pub use values::parse_time;
+
+/// An [`ErrorKind::InvalidConfig`] error.
+fn config_error(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::new(ErrorKind::InvalidConfig, message)
+}
+
+/// The same error with `prefix: ` in front of its message.
+fn prefixed(prefix: &str, e: &Error) -> Error {
+    Error::new(e.kind(), format!("{prefix}: {}", e.message()))
+}
+
+/// How a session field is written in the file (in the environment every field is text).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    /// A TOML string, parsed by [`Settings::set_text`].
+    Text,
+    /// A TOML boolean.
+    Bool,
+    /// A TOML number (integer or float).
+    Fraction,
+    /// A TOML integer.
+    Count,
+    /// A TOML array of mode names.
+    Modes,
+}
+
+/// Every `[session]` field, in documentation order.
+const SESSION_FIELDS: [(&str, FieldKind); 17] = [
+    ("cookie_name", FieldKind::Text),
+    ("path", FieldKind::Text),
+    ("domain", FieldKind::Text),
+    ("same_site", FieldKind::Text),
+    ("secure", FieldKind::Bool),
+    ("http_only", FieldKind::Bool),
+    ("partitioned", FieldKind::Bool),
+    ("mode", FieldKind::Text),
+    ("also_open", FieldKind::Modes),
+    ("purpose", FieldKind::Text),
+    ("lifetime", FieldKind::Text),
+    ("idle_timeout", FieldKind::Text),
+    ("refresh_fraction", FieldKind::Fraction),
+    ("cookie_lifetime", FieldKind::Text),
+    ("chunks", FieldKind::Count),
+    ("leeway", FieldKind::Text),
+    ("delete_rejected", FieldKind::Bool),
+];
+
+/// The session settings one source sets; `None` leaves the next source's (or the default).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Settings {
+    cookie_name: Option<String>,
+    path: Option<String>,
+    domain: Option<String>,
+    same_site: Option<SameSite>,
+    secure: Option<bool>,
+    http_only: Option<bool>,
+    partitioned: Option<bool>,
+    mode: Option<Mode>,
+    also_open: Option<Vec<Mode>>,
+    purpose: Option<String>,
+    lifetime: Option<Duration>,
+    idle_timeout: Option<Option<Duration>>,
+    refresh_fraction: Option<f64>,
+    cookie_lifetime: Option<CookieLifetime>,
+    chunks: Option<usize>,
+    leeway: Option<Duration>,
+    delete_rejected: Option<bool>,
+}
+
+fn non_empty(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
+impl Settings {
+    /// Set `field` from its text form. The problem, if any, never contains `text`.
+    fn set_text(&mut self, field: &str, text: &str) -> Result<(), String> {
+        match field {
+            "cookie_name" => self.cookie_name = Some(non_empty(text)?),
+            "path" => self.path = Some(non_empty(text)?),
+            "domain" => self.domain = Some(non_empty(text)?),
+            "purpose" => self.purpose = Some(non_empty(text)?),
+            "same_site" => self.same_site = Some(values::same_site(text)?),
+            "secure" => self.secure = Some(values::boolean(text)?),
+            "http_only" => self.http_only = Some(values::boolean(text)?),
+            "partitioned" => self.partitioned = Some(values::boolean(text)?),
+            "delete_rejected" => self.delete_rejected = Some(values::boolean(text)?),
+            "mode" => self.mode = Some(values::mode(text)?),
+            "also_open" => {
+                self.also_open = Some(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .map(values::mode)
+                        .collect::<Result<_, _>>()?,
+                );
+            }
+            "lifetime" => self.lifetime = Some(values::lifetime(text)?),
+            "idle_timeout" => self.idle_timeout = Some(values::idle_timeout(text)?),
+            "leeway" => self.leeway = Some(values::leeway(text)?),
+            "cookie_lifetime" => self.cookie_lifetime = Some(values::cookie_lifetime(text)?),
+            "refresh_fraction" => {
+                let f = text
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| "expected a number from 0 to 1".to_owned())?;
+                self.refresh_fraction = Some(values::refresh_fraction(f)?);
+            }
+            "chunks" => {
+                let n = text
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| "expected a whole number from 1 to 16".to_owned())?;
+                self.chunks = Some(values::chunks(n)?);
+            }
+            _ => return Err("not a session setting".to_owned()),
+        }
+        Ok(())
+    }
+
+    /// `self` with every field `top` sets replaced.
+    fn overlaid(self, top: Settings) -> Settings {
+        Settings {
+            cookie_name: top.cookie_name.or(self.cookie_name),
+            path: top.path.or(self.path),
+            domain: top.domain.or(self.domain),
+            same_site: top.same_site.or(self.same_site),
+            secure: top.secure.or(self.secure),
+            http_only: top.http_only.or(self.http_only),
+            partitioned: top.partitioned.or(self.partitioned),
+            mode: top.mode.or(self.mode),
+            also_open: top.also_open.or(self.also_open),
+            purpose: top.purpose.or(self.purpose),
+            lifetime: top.lifetime.or(self.lifetime),
+            idle_timeout: top.idle_timeout.or(self.idle_timeout),
+            refresh_fraction: top.refresh_fraction.or(self.refresh_fraction),
+            cookie_lifetime: top.cookie_lifetime.or(self.cookie_lifetime),
+            chunks: top.chunks.or(self.chunks),
+            leeway: top.leeway.or(self.leeway),
+            delete_rejected: top.delete_rejected.or(self.delete_rejected),
+        }
+    }
+}
+
+/// Where a key's secret comes from.
+#[derive(Clone)]
+enum Secret {
+    /// Given inline (already parsed: inline secrets are checked when the source is read).
+    Inline(Key),
+    /// A file holding it in base64, read each time the ring is built (so a reload sees a
+    /// replaced file).
+    File(PathBuf),
+}
+
+/// One configured key.
+#[derive(Clone)]
+struct KeySpec {
+    /// Where it was configured, for messages: `keys.key[1]`, `SEALED_SESSION_KEYS[0]`.
+    origin: String,
+    id: Option<KeyId>,
+    secret: Secret,
+    state: KeyState,
+}
+
+/// Where a source's keys come from.
+#[derive(Clone)]
+enum KeySource {
+    /// Listed in the source itself.
+    Specs {
+        /// `keys.key` or the variable's name.
+        label: &'static str,
+        specs: Vec<KeySpec>,
+    },
+    /// A key-list file (`SEALED_SESSION_KEYS_FILE`), read each time the ring is built.
+    ListFile(PathBuf),
+}
+
+/// What one source (the file, or the environment) configures.
+#[derive(Clone, Default)]
+struct Layer {
+    settings: Settings,
+    keys: Option<KeySource>,
+    revoke_before: Option<UnixTime>,
+    /// The variables this layer was read from (names only), for `Debug`.
+    names: Vec<String>,
+}
+
+/// The key ring built from a key source, with the per-entry ids and states in source order.
+struct BuiltRing {
+    ring: KeyRing,
+    entries: Vec<(KeyId, KeyState)>,
+    /// SHA-256 over every id, state, secret and the cutoff: changes exactly when the ring does.
+    fingerprint: [u8; 32],
+}
+
+/// Read a base64 secret from a file. Errors name `origin` and the path, never the content.
+fn read_secret_file(origin: &str, path: &Path) -> Result<Key, Error> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        config_error(format!(
+            "{origin}.secret_file: cannot read {}: {e}",
+            path.display()
+        ))
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidKey,
+            format!(
+                "{origin}.secret_file: {} does not hold base64 text",
+                path.display()
+            ),
+        )
+    })?;
+    Key::from_base64(text).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("{origin}.secret_file: {}: {}", path.display(), e.message()),
+        )
+    })
+}
+
+fn state_tag(state: KeyState) -> [u8; 9] {
+    let mut out = [0u8; 9];
+    let (tag, at) = match state {
+        KeyState::Primary => (1u8, 0u64),
+        KeyState::Older => (2, 0),
+        KeyState::Pending { activates_at } => (3, activates_at.as_secs()),
+    };
+    let (first, rest) = out.split_at_mut(1);
+    first.copy_from_slice(&[tag]);
+    rest.copy_from_slice(&at.to_be_bytes());
+    out
+}
+
+/// Build and check the ring: ids unique, exactly one primary, at most one pending key, each
+/// problem reported against the entry that causes it.
+fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<BuiltRing, Error> {
+    let listed;
+    let (label, specs): (&str, &[KeySpec]) = match source {
+        KeySource::Specs { label, specs } => (label, specs),
+        KeySource::ListFile(path) => {
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                config_error(format!(
+                    "{}: cannot read {}: {e}",
+                    env::KEYS_FILE,
+                    path.display()
+                ))
+            })?);
+            listed = env::key_list(&text, env::KEYS_FILE)?;
+            (env::KEYS_FILE, &listed)
+        }
+    };
+    if specs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidKeyRing,
+            format!("{label}: no keys are configured"),
+        ));
+    }
+    let mut builder = KeyRing::builder();
+    let mut entries: Vec<(KeyId, KeyState, &str)> = Vec::with_capacity(specs.len());
+    let mut hash = Sha256::new();
+    for spec in specs {
+        let mut key = match &spec.secret {
+            Secret::Inline(key) => key.clone(),
+            Secret::File(path) => read_secret_file(&spec.origin, path)?,
+        };
+        if let Some(id) = spec.id {
+            key = key.with_id(id);
+        }
+        let id = key.id();
+        if let Some((_, _, other)) = entries.iter().find(|(i, _, _)| *i == id) {
+            return Err(Error::new(
+                ErrorKind::InvalidKeyRing,
+                format!(
+                    "{}: the key id {id} is already used by {other}",
+                    spec.origin
+                ),
+            ));
+        }
+        let same_role = |wanted: fn(&KeyState) -> bool| {
+            entries
+                .iter()
+                .find(|(_, s, _)| wanted(s))
+                .map(|(_, _, o)| *o)
+        };
+        match spec.state {
+            KeyState::Primary => {
+                if let Some(other) = same_role(|s| *s == KeyState::Primary) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidKeyRing,
+                        format!(
+                            "{}.state: a second primary key ({other} is primary); a ring has exactly one",
+                            spec.origin
+                        ),
+                    ));
+                }
+            }
+            KeyState::Pending { .. } => {
+                if let Some(other) = same_role(|s| matches!(s, KeyState::Pending { .. })) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidKeyRing,
+                        format!(
+                            "{}.state: a second pending key ({other} is pending); a ring has at most one",
+                            spec.origin
+                        ),
+                    ));
+                }
+            }
+            KeyState::Older => {}
+        }
+        hash.update(id.get().to_be_bytes());
+        hash.update(state_tag(spec.state));
+        hash.update(key.to_base64().as_bytes());
+        entries.push((id, spec.state, &spec.origin));
+        builder = builder.key(key, spec.state);
+    }
+    if !entries.iter().any(|(_, s, _)| *s == KeyState::Primary) {
+        return Err(Error::new(
+            ErrorKind::InvalidKeyRing,
+            format!("{label}: no key is primary; exactly one key needs state \"primary\""),
+        ));
+    }
+    if let Some(t) = revoke_before {
+        builder = builder.revoke_before(t);
+        hash.update(t.as_secs().to_be_bytes());
+    }
+    let ring = builder.build().map_err(|e| prefixed(label, &e))?;
+    Ok(BuiltRing {
+        ring,
+        entries: entries.into_iter().map(|(i, s, _)| (i, s)).collect(),
+        fingerprint: hash.finalize().into(),
+    })
+}
+
+/// The sources a [`Config`] was loaded from, kept so a reload reads the same ones.
+struct Origin {
+    file: Option<PathBuf>,
+    text: Option<Zeroizing<String>>,
+    base_dir: PathBuf,
+    env: Layer,
+}
+
+impl Origin {
+    /// Read the file (or text) again, put the environment on top, validate.
+    fn load(self: &Arc<Self>) -> Result<Config, Error> {
+        let file = match (&self.file, &self.text) {
+            (Some(path), _) => {
+                let text =
+                    Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                        config_error(format!("{}: cannot read: {e}", path.display()))
+                    })?);
+                Some(
+                    file::parse(&text, &self.base_dir)
+                        .map_err(|e| prefixed(&path.display().to_string(), &e))?,
+                )
+            }
+            (None, Some(text)) => Some(file::parse(text, &self.base_dir)?),
+            (None, None) => None,
+        };
+        let (config, _) = resolve(file, &self.env, Some(Arc::clone(self))).map_err(|e| {
+            // Name the file, unless the problem is in a variable.
+            match &self.file {
+                Some(path) if !e.message().starts_with(env::PREFIX) => {
+                    prefixed(&path.display().to_string(), &e)
+                }
+                _ => e,
+            }
+        })?;
+        Ok(config)
+    }
+}
+
+/// Merge a file layer and an environment layer and validate the result. Also returns the ring
+/// entries in source order (for [`Rotation`]).
+fn resolve(
+    file: Option<Layer>,
+    env: &Layer,
+    origin: Option<Arc<Origin>>,
+) -> Result<(Config, Vec<(KeyId, KeyState)>), Error> {
+    let file = file.unwrap_or_default();
+    let settings = file.settings.overlaid(env.settings.clone());
+    let keys = env.keys.as_ref().or(file.keys.as_ref()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidKeyRing,
+            format!(
+                "keys: no keys are configured: add [[keys.key]] sections to the file or set {}",
+                env::KEYS
+            ),
+        )
+    })?;
+    let revoke_before = env.revoke_before.or(file.revoke_before);
+    let built = build_ring(keys, revoke_before)?;
+    let origin = origin.unwrap_or_else(|| {
+        Arc::new(Origin {
+            file: None,
+            text: None,
+            base_dir: PathBuf::from("."),
+            env: env.clone(),
+        })
+    });
+    let config = Config {
+        settings,
+        ring: built.ring,
+        fingerprint: built.fingerprint,
+        origin,
+    };
+    config
+        .session_builder::<SessionManager>()
+        .build()
+        .map_err(|e| prefixed("session", &e))?;
+    Ok((config, built.entries))
+}
+
+/// Validated keys and session settings. See the [module documentation](self) for the file
+/// format and the environment variables.
+///
+/// `Debug` shows the settings, the key ids and states, and the names of the environment
+/// variables applied; never a secret.
+#[derive(Clone)]
+pub struct Config {
+    settings: Settings,
+    ring: KeyRing,
+    fingerprint: [u8; 32],
+    origin: Arc<Origin>,
+}
+
+impl Config {
+    /// Start configuring where the configuration comes from.
+    pub fn loader() -> ConfigLoader {
+        ConfigLoader::default()
+    }
+
+    /// Load `path`, then apply the process's `SEALED_SESSION_*` variables on top.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] for a file that cannot be read, a syntax error (with line
+    /// and column), an unknown field or variable, or a malformed value, naming the field;
+    /// [`ErrorKind::InvalidKey`] for a secret that is not acceptable; [`ErrorKind::InvalidKeyRing`]
+    /// for a ring without exactly one primary key, with two pending keys or a repeated id.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, Error> {
+        Config::loader().file(path.as_ref()).env().load()
+    }
+
+    /// Load from the process's `SEALED_SESSION_*` variables alone, or from the file
+    /// `SEALED_SESSION_CONFIG` names with the other variables on top.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn from_env() -> Result<Config, Error> {
+        Config::loader().env().load()
+    }
+
+    /// Parse a configuration held in a string (relative `secret_file` paths are relative to the
+    /// current directory), without looking at the environment.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn from_toml_str(text: &str) -> Result<Config, Error> {
+        Config::loader().toml(text).load()
+    }
+
+    /// The key ring (cheap to clone; shared).
+    pub fn key_ring(&self) -> KeyRing {
+        self.ring.clone()
+    }
+
+    /// A session builder with every configured setting applied, for a [`SessionManager`] or any
+    /// adapter (`SessionLayer`, `SessionMiddleware`). Settings the configuration leaves out keep
+    /// the builder's defaults; more `with_*` calls may follow (a clock, a codec).
+    ///
+    /// The settings were validated when the configuration was loaded, so `build()` fails only
+    /// if a later `with_*` call made them invalid.
+    pub fn session_builder<T: From<SessionManager>>(&self) -> SessionBuilder<T> {
+        let s = &self.settings;
+        let mut b = SessionBuilder::<T>::new(self.ring.clone());
+        if let Some(v) = &s.cookie_name {
+            b = b.with_cookie_name(v.clone());
+        }
+        if let Some(v) = &s.path {
+            b = b.with_path(v.clone());
+        }
+        if let Some(v) = &s.domain {
+            b = b.with_domain(v.clone());
+        }
+        if let Some(v) = s.same_site {
+            b = b.with_same_site(v);
+        }
+        if let Some(v) = s.secure {
+            b = b.with_secure(v);
+        }
+        if let Some(v) = s.http_only {
+            b = b.with_http_only(v);
+        }
+        if let Some(v) = s.partitioned {
+            b = b.with_partitioned(v);
+        }
+        if let Some(v) = s.cookie_lifetime {
+            b = b.with_cookie_lifetime(v);
+        }
+        if let Some(n) = s.chunks {
+            b = b.with_chunking((n > 1).then(|| Chunking::new(n)));
+        }
+        if let Some(v) = s.mode {
+            b = b.with_mode(v);
+        }
+        for m in s.also_open.iter().flatten() {
+            b = b.with_also_open(*m);
+        }
+        if let Some(v) = &s.purpose {
+            b = b.with_purpose(v.clone());
+        }
+        if let Some(v) = s.lifetime {
+            b = b.with_lifetime(v);
+        }
+        if let Some(v) = s.idle_timeout {
+            b = b.with_idle_timeout(v);
+        }
+        if let Some(v) = s.refresh_fraction {
+            b = b.with_refresh_fraction(v);
+        }
+        if let Some(v) = s.leeway {
+            b = b.with_leeway(v);
+        }
+        if let Some(v) = s.delete_rejected {
+            b = b.with_delete_rejected(v);
+        }
+        b
+    }
+
+    /// A [`SessionManager`] with these settings (`self.session_builder().build()`).
+    ///
+    /// # Errors
+    /// None in practice: the settings were validated when loaded.
+    pub fn build_manager(&self) -> Result<SessionManager, Error> {
+        self.session_builder().build()
+    }
+
+    /// The cookie name (the configured one, or the default `__Host-session`).
+    pub fn cookie_name(&self) -> &str {
+        self.settings
+            .cookie_name
+            .as_deref()
+            .unwrap_or(SessionManager::DEFAULT_COOKIE_NAME)
+    }
+
+    /// The sealing mode (the configured one, or the default).
+    pub fn mode(&self) -> Mode {
+        self.settings.mode.unwrap_or_default()
+    }
+
+    /// The file this configuration was read from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.origin.file.as_deref()
+    }
+
+    /// Whether the two were loaded with the same keys (ids, states, secrets and cutoff).
+    pub fn same_keys(&self, other: &Config) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("source", &self.origin.file)
+            .field("session", &self.settings)
+            .field("keys", &self.ring.keys().collect::<Vec<_>>())
+            .field("revoke_before", &self.ring.revoke_before())
+            .field("env", &self.origin.env.names)
+            .finish()
+    }
+}
+
+/// Where the environment comes from.
+#[derive(Default)]
+enum EnvSource {
+    /// No environment: the file alone.
+    #[default]
+    Ignored,
+    /// The process's variables.
+    Process,
+    /// Variables given by the caller.
+    Given(Vec<(String, Zeroizing<String>)>),
+}
+
+/// Chooses the sources of a [`Config`]: a file or a string, and the environment (the process's,
+/// one given as pairs, or none).
+///
+/// ```
+/// use sealed_session::config::Config;
+/// use sealed_session::Key;
+///
+/// let key = Key::generate();
+/// let vars = [
+///     ("SEALED_SESSION_KEYS".to_owned(), format!("1:{}", key.to_base64().as_str())),
+///     ("SEALED_SESSION_COOKIE_NAME".to_owned(), "id".to_owned()),
+///     ("PATH".to_owned(), "/usr/bin".to_owned()), // not ours: ignored
+/// ];
+/// let config = Config::loader().env_vars(vars).load()?;
+/// assert_eq!(config.cookie_name(), "id");
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Default)]
+pub struct ConfigLoader {
+    file: Option<PathBuf>,
+    text: Option<Zeroizing<String>>,
+    base_dir: Option<PathBuf>,
+    env: EnvSource,
+}
+
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<&str> = match &self.env {
+            EnvSource::Ignored => Vec::new(),
+            EnvSource::Process => vec!["<process>"],
+            EnvSource::Given(vars) => vars.iter().map(|(k, _)| k.as_str()).collect(),
+        };
+        f.debug_struct("ConfigLoader")
+            .field("file", &self.file)
+            .field("text", &self.text.as_ref().map(|_| "<redacted>"))
+            .field("base_dir", &self.base_dir)
+            .field("env", &env)
+            .finish()
+    }
+}
+
+impl ConfigLoader {
+    /// Read this TOML file (and again on every reload).
+    #[must_use]
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self.text = None;
+        self
+    }
+
+    /// Use this TOML text instead of a file.
+    #[must_use]
+    pub fn toml(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(Zeroizing::new(text.into()));
+        self.file = None;
+        self
+    }
+
+    /// The directory relative `secret_file` paths start from. Default: the file's directory,
+    /// or the current directory for text.
+    #[must_use]
+    pub fn base_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.base_dir = Some(dir.into());
+        self
+    }
+
+    /// Apply the process's `SEALED_SESSION_*` variables on top of the file.
+    #[must_use]
+    pub fn env(mut self) -> Self {
+        self.env = EnvSource::Process;
+        self
+    }
+
+    /// Apply these variables on top of the file, as if they were the environment (only
+    /// `SEALED_SESSION_*` names are looked at).
+    #[must_use]
+    pub fn env_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.env = EnvSource::Given(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), Zeroizing::new(v.into())))
+                .collect(),
+        );
+        self
+    }
+
+    /// Read, merge and validate.
+    ///
+    /// # Errors
+    /// As [`Config::load`]; also [`ErrorKind::InvalidConfig`] when neither a file, a text, nor
+    /// any key variable is given.
+    pub fn load(self) -> Result<Config, Error> {
+        let (env, config_var) = match self.env {
+            EnvSource::Ignored => (Layer::default(), None),
+            EnvSource::Process => env::parse(env::process_vars()?)?,
+            EnvSource::Given(vars) => env::parse(vars)?,
+        };
+        let file = match (self.file, &self.text) {
+            (Some(f), _) => Some(f),
+            (None, Some(_)) => None,
+            (None, None) => config_var,
+        };
+        let base_dir = self
+            .base_dir
+            .or_else(|| {
+                file.as_deref()
+                    .and_then(Path::parent)
+                    .map(|p| {
+                        if p.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            p
+                        }
+                    })
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        let origin = Arc::new(Origin {
+            file,
+            text: self.text,
+            base_dir,
+            env,
+        });
+        origin.load()
+    }
+}

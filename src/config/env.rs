@@ -1,0 +1,277 @@
+//! The `SEALED_SESSION_*` environment variables: one per setting, plus the key list.
+
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+use super::{config_error, values, KeySource, KeySpec, Layer, Secret, SESSION_FIELDS};
+use crate::error::{Error, ErrorKind};
+use crate::keys::{Key, KeyId, KeyState};
+
+/// Every variable starts with this.
+pub(super) const PREFIX: &str = "SEALED_SESSION_";
+/// The key list variable.
+pub(super) const KEYS: &str = "SEALED_SESSION_KEYS";
+/// The key-list file variable.
+pub(super) const KEYS_FILE: &str = "SEALED_SESSION_KEYS_FILE";
+/// The revoke-all cutoff.
+const REVOKE_BEFORE: &str = "SEALED_SESSION_REVOKE_BEFORE";
+/// The configuration file, when the loader is given none.
+const CONFIG: &str = "SEALED_SESSION_CONFIG";
+
+/// The process's `SEALED_SESSION_*` variables. Others are not read at all.
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] for one of ours whose value is not UTF-8.
+pub(super) fn process_vars() -> Result<Vec<(String, Zeroizing<String>)>, Error> {
+    let mut out = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with(PREFIX)) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| config_error(format!("{name}: the value is not valid UTF-8")))?;
+        out.push((name.to_owned(), Zeroizing::new(value)));
+    }
+    Ok(out)
+}
+
+/// Every variable name we know, for the unknown-variable message.
+fn known_names() -> Vec<String> {
+    let mut names: Vec<String> = [CONFIG, KEYS, KEYS_FILE, REVOKE_BEFORE]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    names.extend(
+        SESSION_FIELDS
+            .iter()
+            .map(|(f, _)| format!("{PREFIX}{}", f.to_ascii_uppercase())),
+    );
+    names
+}
+
+/// Read the variables into a layer, and the `SEALED_SESSION_CONFIG` path if set. Variables
+/// without our prefix are ignored; empty ones count as unset.
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] naming the variable for an unknown name or a malformed value;
+/// [`ErrorKind::InvalidKey`] for a key entry that is not acceptable. No message contains a value.
+pub(super) fn parse<I>(vars: I) -> Result<(Layer, Option<PathBuf>), Error>
+where
+    I: IntoIterator<Item = (String, Zeroizing<String>)>,
+{
+    let mut layer = Layer::default();
+    let mut config = None;
+    let mut keys_file = None;
+    for (name, value) in vars {
+        let Some(suffix) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match name.as_str() {
+            CONFIG => config = Some(PathBuf::from(value)),
+            KEYS => {
+                layer.keys = Some(KeySource::Specs {
+                    label: KEYS,
+                    specs: key_list(value, KEYS)?,
+                });
+            }
+            KEYS_FILE => keys_file = Some(PathBuf::from(value)),
+            REVOKE_BEFORE => {
+                layer.revoke_before = Some(
+                    values::parse_time(value)
+                        .map_err(|e| config_error(format!("{name}: {}", e.message())))?,
+                );
+            }
+            _ => {
+                let field = suffix.to_ascii_lowercase();
+                let known = SESSION_FIELDS
+                    .iter()
+                    .any(|(f, _)| *f == field && field.to_ascii_uppercase() == suffix);
+                if !known {
+                    return Err(config_error(format!(
+                        "{}: unknown variable; the known ones are {}",
+                        values::field_name(&name),
+                        known_names().join(", ")
+                    )));
+                }
+                layer
+                    .settings
+                    .set_text(&field, value)
+                    .map_err(|problem| config_error(format!("{name}: {problem}")))?;
+            }
+        }
+        layer.names.push(name.clone());
+    }
+    if let Some(path) = keys_file {
+        if layer.keys.is_some() {
+            return Err(config_error(format!(
+                "{KEYS} and {KEYS_FILE} are both set; set one"
+            )));
+        }
+        layer.keys = Some(KeySource::ListFile(path));
+    }
+    layer.names.sort();
+    Ok((layer, config))
+}
+
+/// Parse a key list: `id:secret` entries separated by commas or new lines, `#` starting a
+/// comment. An entry `id:secret@TIME` is the pending key; of the others the first is the primary
+/// and the rest are older keys. `label` names the source in messages (`SEALED_SESSION_KEYS[1]`).
+///
+/// # Errors
+/// [`ErrorKind::InvalidKey`] for an entry that is not of that form, or whose id or secret is not
+/// acceptable; [`ErrorKind::InvalidConfig`] for a malformed activation time. Entries are named
+/// by position, never by content.
+pub(super) fn key_list(list: &str, label: &'static str) -> Result<Vec<KeySpec>, Error> {
+    let mut specs = Vec::new();
+    let mut have_primary = false;
+    let entries = list
+        .lines()
+        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    for (n, entry) in entries.enumerate() {
+        let origin = format!("{label}[{n}]");
+        let invalid =
+            |problem: &str| Error::new(ErrorKind::InvalidKey, format!("{origin}: {problem}"));
+        let (id, rest) = entry
+            .split_once(':')
+            .ok_or_else(|| invalid("expected id:secret or id:secret@activation-time"))?;
+        let id = KeyId::parse(id.trim()).map_err(|e| invalid(e.message()))?;
+        let (secret, activates_at) = match rest.rsplit_once('@') {
+            Some((secret, at)) => {
+                let at = values::parse_time(at).map_err(|e| {
+                    config_error(format!("{origin}: the activation time: {}", e.message()))
+                })?;
+                (secret, Some(at))
+            }
+            None => (rest, None),
+        };
+        let key = Key::from_base64(secret).map_err(|e| invalid(e.message()))?;
+        let state = match activates_at {
+            Some(activates_at) => KeyState::Pending { activates_at },
+            None if !have_primary => {
+                have_primary = true;
+                KeyState::Primary
+            }
+            None => KeyState::Older,
+        };
+        specs.push(KeySpec {
+            origin,
+            id: Some(id),
+            secret: Secret::Inline(key),
+            state,
+        });
+    }
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UnixTime;
+    use crate::config::FieldKind;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Zeroizing<String>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Zeroizing::new((*v).to_owned())))
+            .collect()
+    }
+
+    #[test]
+    fn every_session_field_has_a_variable_and_kinds_are_text_parsable() {
+        for (field, kind) in SESSION_FIELDS {
+            let name = format!("{PREFIX}{}", field.to_ascii_uppercase());
+            assert!(known_names().contains(&name));
+            let sample = match (field, kind) {
+                ("same_site", _) => "strict",
+                ("mode", _) | ("also_open", _) => "xchacha20poly1305",
+                (_, FieldKind::Bool) => "off",
+                (_, FieldKind::Fraction) => "0.5",
+                (_, FieldKind::Count) => "3",
+                ("idle_timeout", _) | ("lifetime", _) | ("leeway", _) => "30s",
+                ("cookie_lifetime", _) => "session",
+                _ => "/x",
+            };
+            let (layer, _) = parse(vars(&[(name.as_str(), sample)])).unwrap();
+            assert_ne!(
+                layer.settings,
+                super::super::Settings::default(),
+                "{name} did not set anything"
+            );
+        }
+    }
+
+    #[test]
+    fn key_list_states_and_comments() {
+        let a = Key::generate().to_base64();
+        let b = Key::generate().to_base64();
+        let c = Key::generate().to_base64();
+        let list = format!(
+            "# keys\n2:{}@2030-01-01T00:00:00Z\n1:{} , 3:{} # old\n",
+            a.as_str(),
+            b.as_str(),
+            c.as_str()
+        );
+        let specs = key_list(&list, KEYS).unwrap();
+        let states: Vec<_> = specs.iter().map(|s| (s.id, s.state)).collect();
+        assert_eq!(
+            states,
+            vec![
+                (
+                    Some(KeyId::new(2)),
+                    KeyState::Pending {
+                        activates_at: UnixTime::from_secs(1_893_456_000)
+                    }
+                ),
+                (Some(KeyId::new(1)), KeyState::Primary),
+                (Some(KeyId::new(3)), KeyState::Older),
+            ]
+        );
+        let e = key_list(&format!("1:{}, 2", a.as_str()), KEYS)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.message(),
+            "SEALED_SESSION_KEYS[1]: expected id:secret or id:secret@activation-time"
+        );
+        let e = key_list("x:AAAA", KEYS).err().unwrap();
+        assert!(
+            e.message().starts_with("SEALED_SESSION_KEYS[0]: a key id"),
+            "{e}"
+        );
+        let e = key_list("1:QUFBQUFBQUFBQUFBQUFBQUFB", KEYS).err().unwrap();
+        assert!(!e.message().contains("QUFB"), "{e}");
+    }
+
+    #[test]
+    fn unknown_and_empty_variables() {
+        let e = parse(vars(&[("SEALED_SESSION_COOKIENAME", "x")]))
+            .err()
+            .unwrap();
+        assert!(
+            e.message()
+                .starts_with("SEALED_SESSION_COOKIENAME: unknown variable"),
+            "{e}"
+        );
+        let e = parse(vars(&[("SEALED_SESSION_cookie_name", "x")]))
+            .err()
+            .unwrap();
+        assert!(e.message().contains("unknown variable"), "{e}");
+        let (layer, config) = parse(vars(&[
+            ("SEALED_SESSION_SECURE", "  "),
+            ("OTHER", "x"),
+            ("SEALED_SESSION_CONFIG", "/etc/s.toml"),
+        ]))
+        .unwrap();
+        assert_eq!(layer.settings, super::super::Settings::default());
+        assert_eq!(config, Some(PathBuf::from("/etc/s.toml")));
+    }
+}

@@ -1,0 +1,1642 @@
+//! `sealed_session::config` (issue 6): parsing the file (valid, each kind of invalid), the
+//! environment on top of it, secrets kept out of every error and `Debug`, reloading the key
+//! ring at runtime, rotating a file's keys, and a rolling rotation across two running axum
+//! instances of the demo app that loses no session.
+//!
+//! Run with `cargo test --features config,axum --test config`.
+
+// clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{header, HeaderMap, HeaderValue};
+use sealed_session::config::{write_atomically, Config, KeyRingReloader, Rotation};
+use sealed_session::{
+    CookieLifetime, ErrorKind, Key, KeyId, KeyState, ManualClock, Mode, Rejection, Reseal,
+    SameSite, Sealer, SessionManager, UnixTime,
+};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// 2023-11-14T22:13:20Z.
+const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+/// A fixed, acceptable key (not all one byte).
+fn key(n: u8) -> Key {
+    let mut bytes = [n; 32];
+    bytes[0] = n.wrapping_add(1);
+    Key::try_from(&bytes[..]).unwrap()
+}
+
+fn b64(key: &Key) -> String {
+    key.to_base64().as_str().to_owned()
+}
+
+/// A `[[keys.key]]` section.
+fn entry(id: u32, key: &Key, state: &str) -> String {
+    format!(
+        "\n[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\nstate = \"{state}\"\n",
+        KeyId::new(id),
+        b64(key)
+    )
+}
+
+/// A pending `[[keys.key]]` section.
+fn pending(id: u32, key: &Key, at: UnixTime) -> String {
+    format!("{}activates_at = \"{at}\"\n", entry(id, key, "pending"))
+}
+
+/// A file with one primary key and `extra` before it.
+fn with_primary(extra: &str) -> String {
+    format!("{extra}\n{}", entry(1, &key(1), "primary"))
+}
+
+fn load(toml: &str) -> Config {
+    Config::loader()
+        .toml(toml)
+        .load()
+        .unwrap_or_else(|e| panic!("{e}\n--- in ---\n{toml}"))
+}
+
+fn load_err(toml: &str) -> sealed_session::Error {
+    match Config::loader().toml(toml).load() {
+        Ok(c) => panic!("loaded: {c:?}\n--- from ---\n{toml}"),
+        Err(e) => e,
+    }
+}
+
+/// Assert the error's kind and that its message contains every fragment.
+#[track_caller]
+fn assert_err(e: &sealed_session::Error, kind: ErrorKind, fragments: &[&str]) {
+    assert_eq!(e.kind(), kind, "{e}");
+    for f in fragments {
+        assert!(e.message().contains(f), "{f:?} not in {:?}", e.message());
+    }
+}
+
+fn vars(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn ids(ring_keys: impl Iterator<Item = (KeyId, KeyState)>) -> Vec<(u32, KeyState)> {
+    let mut v: Vec<_> = ring_keys.map(|(id, s)| (id.get(), s)).collect();
+    v.sort_by_key(|(id, _)| *id);
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// Valid files
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn full_file_sets_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k3.key"), format!("  {}\n", b64(&key(3)))).unwrap();
+    let toml = format!(
+        r#"
+[session]
+cookie_name = "__Secure-sid"
+path = "/app"
+domain = "example.com"
+same_site = "strict"
+secure = true
+http_only = false
+partitioned = true
+mode = "xchacha20poly1305"
+also_open = ["signed-hmac-sha256"]
+purpose = "login"
+lifetime = "3d"
+idle_timeout = "45m"
+refresh_fraction = 0.5
+cookie_lifetime = "30d"
+chunks = 3
+leeway = "5s"
+delete_rejected = false
+
+[keys]
+revoke_before = "2023-11-01T00:00:00Z"
+{}{}
+[[keys.key]]
+id = "3"
+secret_file = "k3.key"
+state = "pending"
+activates_at = 2023-11-15T00:00:00Z
+"#,
+        entry(1, &key(1), "primary"),
+        entry(2, &key(2), "older"),
+    );
+    let config = Config::loader()
+        .toml(toml)
+        .base_dir(dir.path())
+        .load()
+        .unwrap();
+    assert_eq!(config.cookie_name(), "__Secure-sid");
+    assert_eq!(config.mode(), Mode::XChaCha20Poly1305);
+    let ring = config.key_ring();
+    assert_eq!(
+        ids(ring.keys()),
+        vec![
+            (1, KeyState::Primary),
+            (2, KeyState::Older),
+            (
+                3,
+                KeyState::Pending {
+                    activates_at: UnixTime::from_secs(1_700_006_400)
+                }
+            ),
+        ]
+    );
+    assert_eq!(
+        ring.revoke_before(),
+        Some(UnixTime::from_secs(1_698_796_800))
+    );
+    assert_eq!(ring.primary_id_at(T0), KeyId::new(1));
+    assert_eq!(
+        ring.primary_id_at(UnixTime::from_secs(1_700_006_400)),
+        KeyId::new(3)
+    );
+
+    let manager = config.build_manager().unwrap();
+    let policy = manager.policy();
+    assert_eq!(policy.name(), "__Secure-sid");
+    assert_eq!(policy.path(), "/app");
+    assert_eq!(policy.domain(), Some("example.com"));
+    assert_eq!(policy.same_site(), SameSite::Strict);
+    assert!(policy.secure());
+    assert!(!policy.http_only());
+    assert!(policy.partitioned());
+    assert_eq!(
+        policy.lifetime(),
+        CookieLifetime::Persistent(Duration::from_secs(30 * 86400))
+    );
+    assert_eq!(policy.max_chunks(), 3);
+    let sealer = manager.sealer();
+    assert_eq!(sealer.mode(), Mode::XChaCha20Poly1305);
+    assert_eq!(sealer.purpose(), "login");
+    assert_eq!(sealer.lifetime(), Duration::from_secs(3 * 86400));
+    assert_eq!(sealer.idle_timeout(), Some(Duration::from_secs(45 * 60)));
+    assert_eq!(sealer.max_token_len(), 3 * 4096);
+
+    // also_open: a signed token under the same name and purpose opens, and is to be re-sealed.
+    let signed = Sealer::builder(ring.clone(), "__Secure-sid")
+        .mode(Mode::Signed)
+        .purpose("login")
+        .build()
+        .unwrap();
+    let token = signed.seal_at(T0, &json!({"a": 1})).unwrap();
+    let opened = sealer.open_at::<Value>(T0, &token).unwrap();
+    assert_eq!(opened.reseal(), Some(Reseal::ModeChanged));
+
+    // delete_rejected = false: a refused cookie gets no deletion cookie.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::COOKIE,
+        HeaderValue::from_static("__Secure-sid=garbage"),
+    );
+    let session = manager.load(&headers);
+    assert_eq!(session.get::<u32>("a").unwrap(), None);
+    assert!(manager.finish_at(T0, &session).unwrap().is_empty());
+}
+
+#[test]
+fn keys_alone_give_the_defaults() {
+    let config = load(&entry(7, &key(7), "primary"));
+    assert_eq!(config.cookie_name(), SessionManager::DEFAULT_COOKIE_NAME);
+    assert_eq!(config.mode(), Mode::Aes256GcmSiv);
+    assert_eq!(config.source(), None);
+    let manager = config.build_manager().unwrap();
+    let defaults = SessionManager::builder(config.key_ring()).build().unwrap();
+    assert_eq!(format!("{manager:?}"), format!("{defaults:?}"));
+}
+
+#[test]
+fn idle_timeout_off_and_other_value_forms() {
+    let config = load(&with_primary(
+        "[session]\nidle_timeout = \"off\"\nrefresh_fraction = 1\ncookie_lifetime = \"session\"\nchunks = 1\nsame_site = \"None\"\n",
+    ));
+    let manager = config.build_manager().unwrap();
+    assert_eq!(manager.sealer().idle_timeout(), None);
+    assert_eq!(manager.policy().lifetime(), CookieLifetime::BrowserSession);
+    assert_eq!(manager.policy().chunking(), None);
+    assert_eq!(manager.policy().same_site(), SameSite::None);
+}
+
+#[test]
+fn times_in_every_form() {
+    for (value, secs) in [
+        ("\"2023-11-14T22:13:20Z\"", 1_700_000_000),
+        ("\"2023-11-14T23:13:20+01:00\"", 1_700_000_000),
+        ("\"2023-11-14T22:13:20.5Z\"", 1_700_000_000),
+        ("2023-11-14T22:13:20Z", 1_700_000_000),
+        ("2023-11-14T17:13:20-05:00", 1_700_000_000),
+        ("\"@1700000000\"", 1_700_000_000),
+        ("1700000000", 1_700_000_000),
+    ] {
+        let config = load(&with_primary(&format!("[keys]\nrevoke_before = {value}\n")));
+        assert_eq!(
+            config.key_ring().revoke_before(),
+            Some(UnixTime::from_secs(secs)),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn secret_file_is_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/k1"), b64(&key(1))).unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(
+        &path,
+        "[[keys.key]]\nid = \"1\"\nsecret_file = \"keys/k1\"\nstate = \"primary\"\n",
+    )
+    .unwrap();
+    let config = Config::loader().file(&path).load().unwrap();
+    assert_eq!(config.source(), Some(path.as_path()));
+    assert!(config.key_ring().contains(KeyId::new(1)));
+    // The key is the file's: a token sealed under the inline form of the same key opens.
+    let inline = load(&entry(1, &key(1), "primary")).build_manager().unwrap();
+    let token = inline.sealer().seal_at(T0, &1).unwrap();
+    let from_file = config.build_manager().unwrap();
+    assert_eq!(
+        *from_file
+            .sealer()
+            .open_at::<i32>(T0, &token)
+            .unwrap()
+            .value(),
+        1
+    );
+}
+
+#[test]
+fn an_id_defaults_to_the_derived_one() {
+    let k = key(9);
+    let config = load(&format!(
+        "[[keys.key]]\nsecret = \"{}\"\nstate = \"primary\"\n",
+        b64(&k)
+    ));
+    assert_eq!(config.key_ring().primary_id_at(T0), k.id());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invalid files: each kind, named
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_fields_are_named() {
+    for (toml, path) in [
+        (with_primary("sesion = 1\n"), "sesion"),
+        (
+            with_primary("[session]\ncookie_nam = \"x\"\n"),
+            "session.cookie_nam",
+        ),
+        (
+            with_primary("[session]\nrefresh_fraktion = 0.5\n"),
+            "session.refresh_fraktion",
+        ),
+        (with_primary("[keys]\nrevoke = 5\n"), "keys.revoke"),
+        (
+            format!("{}secrett = \"x\"\n", entry(1, &key(1), "primary")),
+            "keys.key[0].secrett",
+        ),
+    ] {
+        let e = load_err(&toml);
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &[path, "unknown field", "expected one of"],
+        );
+        assert!(
+            e.message().starts_with(&format!("{path}: unknown field")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn malformed_session_values_name_the_field() {
+    for (session, fragments) in [
+        (
+            "lifetime = \"soon\"",
+            &["session.lifetime: expected a duration"][..],
+        ),
+        ("lifetime = \"0s\"", &["session.lifetime: must be between"]),
+        (
+            "lifetime = 3600",
+            &["session.lifetime: expected a string, found an integer"],
+        ),
+        (
+            "idle_timeout = \"forever\"",
+            &["session.idle_timeout", "\"off\""],
+        ),
+        (
+            "leeway = \"2d\"",
+            &["session.leeway: must be at most one day"],
+        ),
+        (
+            "cookie_lifetime = \"500d\"",
+            &["session.cookie_lifetime", "400 days"],
+        ),
+        (
+            "mode = \"rot13\"",
+            &["session.mode: unknown mode", "aes-256-gcm-siv"],
+        ),
+        (
+            "also_open = [\"rot13\"]",
+            &["session.also_open[0]: unknown mode"],
+        ),
+        (
+            "also_open = \"signed-hmac-sha256\"",
+            &["session.also_open: expected an array"],
+        ),
+        (
+            "same_site = \"sometimes\"",
+            &["session.same_site: expected \"strict\", \"lax\" or \"none\""],
+        ),
+        (
+            "secure = \"yes\"",
+            &["session.secure: expected true or false, found a string"],
+        ),
+        (
+            "http_only = 1",
+            &["session.http_only: expected true or false, found an integer"],
+        ),
+        ("chunks = 17", &["session.chunks: must be from 1"]),
+        (
+            "chunks = \"2\"",
+            &["session.chunks: expected a whole number, found a string"],
+        ),
+        (
+            "refresh_fraction = 1.5",
+            &["session.refresh_fraction: must be a number from 0 to 1"],
+        ),
+        (
+            "cookie_name = \"\"",
+            &["session.cookie_name: must not be empty"],
+        ),
+        ("purpose = \" \"", &["session.purpose: must not be empty"]),
+    ] {
+        let e = load_err(&with_primary(&format!("[session]\n{session}\n")));
+        assert_err(&e, ErrorKind::InvalidConfig, fragments);
+    }
+    let e = load_err(&with_primary("session = 5\n"));
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["session: expected a table ([session]), found an integer"],
+    );
+}
+
+#[test]
+fn cookie_rules_are_checked_at_load() {
+    let e = load_err(&with_primary("[session]\nsecure = false\n"));
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["session: a __Host- cookie requires Secure"],
+    );
+    let e = load_err(&with_primary(
+        "[session]\ncookie_name = \"id\"\nsecure = false\nsame_site = \"none\"\n",
+    ));
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["session: SameSite=None requires Secure"],
+    );
+    let e = load_err(&with_primary("[session]\ncookie_name = \"a;b\"\n"));
+    assert_err(&e, ErrorKind::InvalidConfig, &["session: cookie name"]);
+}
+
+#[test]
+fn ring_problems_name_the_entry() {
+    let (k1, k2, k3) = (key(1), key(2), key(3));
+    let at = UnixTime::from_secs(1_800_000_000);
+    let cases: Vec<(String, ErrorKind, &[&str])> = vec![
+        (
+            entry(1, &k1, "primary") + &entry(2, &k2, "primary"),
+            ErrorKind::InvalidKeyRing,
+            &["keys.key[1].state: a second primary key (keys.key[0] is primary)"],
+        ),
+        (
+            entry(1, &k1, "older"),
+            ErrorKind::InvalidKeyRing,
+            &["keys.key: no key is primary"],
+        ),
+        (
+            entry(1, &k1, "primary") + &pending(2, &k2, at) + &pending(3, &k3, at),
+            ErrorKind::InvalidKeyRing,
+            &["keys.key[2].state: a second pending key (keys.key[1] is pending)"],
+        ),
+        (
+            entry(1, &k1, "primary") + &entry(1, &k2, "older"),
+            ErrorKind::InvalidKeyRing,
+            &["keys.key[1]: the key id 00000001 is already used by keys.key[0]"],
+        ),
+        (
+            "[keys]\nkey = []\n".to_owned(),
+            ErrorKind::InvalidKeyRing,
+            &["keys.key: no keys are configured"],
+        ),
+        (
+            "[session]\ncookie_name = \"id\"\n".to_owned(),
+            ErrorKind::InvalidKeyRing,
+            &["keys: no keys are configured", "SEALED_SESSION_KEYS"],
+        ),
+        (
+            "[keys.key]\nid = \"1\"\n".to_owned(),
+            ErrorKind::InvalidConfig,
+            &["keys.key: expected an array of tables ([[keys.key]] sections), found a table"],
+        ),
+        (
+            "[[keys.key]]\nid = \"1\"\nstate = \"primary\"\n".to_owned(),
+            ErrorKind::InvalidKey,
+            &["keys.key[0]: missing secret: set secret (base64) or secret_file"],
+        ),
+        (
+            format!(
+                "{}secret_file = \"k\"\n",
+                entry(1, &k1, "primary")
+            ),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0]: set secret or secret_file, not both"],
+        ),
+        (
+            "[[keys.key]]\nid = \"1\"\nsecret = \"AAECAwQFBgcICQoLDA0ODw==\"\nstate = \"primary\"\n"
+                .to_owned(),
+            ErrorKind::InvalidKey,
+            &["keys.key[0].secret: the secret is 16 bytes; at least 32"],
+        ),
+        (
+            "[[keys.key]]\nid = \"1\"\nsecret = \"not base64!\"\nstate = \"primary\"\n".to_owned(),
+            ErrorKind::InvalidKey,
+            &["keys.key[0].secret: the secret is not valid base64"],
+        ),
+        (
+            "[[keys.key]]\nid = \"1\"\nsecret = 12\nstate = \"primary\"\n".to_owned(),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].secret: expected a string (the secret in base64), found an integer"],
+        ),
+        (
+            "[[keys.key]]\nid = \"1\"\nsecret_file = \"/nonexistent/sealed-session/k1\"\nstate = \"primary\"\n"
+                .to_owned(),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].secret_file: cannot read /nonexistent/sealed-session/k1"],
+        ),
+        (
+            entry(1, &k1, "primary").replace("id = \"00000001\"", "id = \"key-one\""),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].id: a key id is eight hex digits"],
+        ),
+        (
+            entry(1, &k1, "primary").replace("id = \"00000001\"", "id = 1"),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].id: expected a string", "found an integer"],
+        ),
+        (
+            entry(1, &k1, "primary").replace("state = \"primary\"\n", ""),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].state: missing"],
+        ),
+        (
+            entry(1, &k1, "primary").replace("\"primary\"", "\"main\""),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].state: expected \"primary\", \"older\" or \"pending\""],
+        ),
+        (
+            entry(1, &k1, "primary") + &entry(2, &k2, "pending"),
+            ErrorKind::InvalidConfig,
+            &["keys.key[1].activates_at: missing: a pending key needs the time"],
+        ),
+        (
+            format!("{}activates_at = \"2030-01-01T00:00:00Z\"\n", entry(1, &k1, "primary")),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].activates_at: only a pending key has an activation time"],
+        ),
+        (
+            format!("{}retired_at = \"2030-01-01T00:00:00Z\"\n", entry(1, &k1, "primary")),
+            ErrorKind::InvalidConfig,
+            &["keys.key[0].retired_at: only an older key has a retirement time"],
+        ),
+        (
+            "[[keys.key]]\n".to_owned() + "[[keys]]\n",
+            ErrorKind::InvalidConfig,
+            &["TOML syntax error at line 2"],
+        ),
+    ];
+    for (toml, kind, fragments) in cases {
+        let e = load_err(&toml);
+        assert_err(&e, kind, fragments);
+    }
+}
+
+#[test]
+fn bad_times_name_the_field() {
+    for bad in [
+        "\"2023-13-01T00:00:00Z\"",
+        "\"2023-02-30T00:00:00Z\"",
+        "\"2023-11-14T22:13:20\"",
+        "\"2023-11-14\"",
+        "\"tomorrow\"",
+        "\"2023-11-14T25:00:00Z\"",
+        "2023-11-14T22:13:20",
+        "2023-11-14",
+        "-5",
+        "true",
+    ] {
+        let e = load_err(&with_primary(&format!("[keys]\nrevoke_before = {bad}\n")));
+        assert_err(&e, ErrorKind::InvalidConfig, &["keys.revoke_before: "]);
+        let e = load_err(&format!(
+            "{}{}activates_at = {bad}\n",
+            entry(1, &key(1), "primary"),
+            entry(2, &key(2), "pending")
+        ));
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &["keys.key[1].activates_at: "],
+        );
+    }
+    let e = load_err(&with_primary(
+        "[keys]\nrevoke_before = \"2023-02-30T00:00:00Z\"\n",
+    ));
+    assert_err(&e, ErrorKind::InvalidConfig, &["RFC 3339"]);
+}
+
+#[test]
+fn syntax_errors_give_line_and_column() {
+    let e = load_err("[session]\ncookie_name = \"id\"\nsecure = tru\n");
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["TOML syntax error at line 3, column 10"],
+    );
+    let e = load_err("[session]\ncookie_name = \"a\"\ncookie_name = \"b\"\n");
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["TOML syntax error at line 3", "cookie_name"],
+    );
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let e = Config::load("/nonexistent/sealed-session.toml").unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["/nonexistent/sealed-session.toml: cannot read"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, "[session]\nmode = \"rot13\"\n").unwrap();
+    let e = Config::loader().file(&path).load().unwrap_err();
+    assert!(
+        e.message()
+            .starts_with(&format!("{}: session.mode: unknown mode", path.display())),
+        "{e}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn environment_overrides_the_file() {
+    let file = format!(
+        "[session]\ncookie_name = \"file\"\nsecure = true\nlifetime = \"7d\"\nmode = \"aes-256-gcm\"\npurpose = \"p\"\n\n[keys]\nrevoke_before = \"@100\"\n{}",
+        entry(1, &key(1), "primary")
+    );
+    let at = UnixTime::from_secs(1_800_000_000);
+    let env = vars(&[
+        ("SEALED_SESSION_COOKIE_NAME", "env".to_owned()),
+        ("SEALED_SESSION_SECURE", "false".to_owned()),
+        ("SEALED_SESSION_LIFETIME", "1d".to_owned()),
+        ("SEALED_SESSION_IDLE_TIMEOUT", "off".to_owned()),
+        ("SEALED_SESSION_MODE", "xchacha20poly1305".to_owned()),
+        (
+            "SEALED_SESSION_ALSO_OPEN",
+            "aes-256-gcm, signed-hmac-sha256".to_owned(),
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!(
+                "2:{},3:{}@{at},1:{}",
+                b64(&key(2)),
+                b64(&key(3)),
+                b64(&key(1))
+            ),
+        ),
+        (
+            "SEALED_SESSION_REVOKE_BEFORE",
+            "2023-11-14T22:13:20Z".to_owned(),
+        ),
+        ("SEALED_SESSION_PATH", "   ".to_owned()), // empty: unset
+        ("HOME", "/root".to_owned()),              // not ours
+    ]);
+    let config = Config::loader()
+        .toml(file.clone())
+        .env_vars(env)
+        .load()
+        .unwrap();
+    assert_eq!(config.cookie_name(), "env");
+    assert_eq!(config.mode(), Mode::XChaCha20Poly1305);
+    assert_eq!(
+        ids(config.key_ring().keys()),
+        vec![
+            (1, KeyState::Older),
+            (2, KeyState::Primary),
+            (3, KeyState::Pending { activates_at: at }),
+        ]
+    );
+    assert_eq!(config.key_ring().revoke_before(), Some(T0));
+    let manager = config.build_manager().unwrap();
+    assert!(!manager.policy().secure());
+    assert_eq!(manager.policy().path(), "/");
+    assert_eq!(manager.sealer().lifetime(), Duration::from_secs(86400));
+    assert_eq!(manager.sealer().idle_timeout(), None);
+    assert_eq!(
+        manager.sealer().purpose(),
+        "p",
+        "the file's value where env is silent"
+    );
+
+    // Without the environment, the file's values.
+    let plain = load(&file);
+    assert_eq!(plain.cookie_name(), "file");
+    assert_eq!(
+        plain.key_ring().revoke_before(),
+        Some(UnixTime::from_secs(100))
+    );
+}
+
+#[test]
+fn environment_errors_name_the_variable() {
+    let file = with_primary("");
+    for (name, value, kind, fragment) in [
+        (
+            "SEALED_SESSION_SECURE",
+            "maybe".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_SECURE: expected true or false",
+        ),
+        (
+            "SEALED_SESSION_LIFETIME",
+            "long".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_LIFETIME: expected a duration",
+        ),
+        (
+            "SEALED_SESSION_MODE",
+            "rot13".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_MODE: unknown mode",
+        ),
+        (
+            "SEALED_SESSION_CHUNKS",
+            "many".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_CHUNKS: expected a whole number",
+        ),
+        (
+            "SEALED_SESSION_REVOKE_BEFORE",
+            "yesterday".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_REVOKE_BEFORE: expected an RFC 3339 time",
+        ),
+        (
+            "SEALED_SESSION_COOKIENAME",
+            "x".to_owned(),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_COOKIENAME: unknown variable; the known ones are SEALED_SESSION_CONFIG",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            "1".to_owned(),
+            ErrorKind::InvalidKey,
+            "SEALED_SESSION_KEYS[0]: expected id:secret",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("1:{},x:{}", b64(&key(1)), b64(&key(2))),
+            ErrorKind::InvalidKey,
+            "SEALED_SESSION_KEYS[1]: a key id is",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            "1:AAECAwQFBgcICQoLDA0ODw==".to_owned(),
+            ErrorKind::InvalidKey,
+            "SEALED_SESSION_KEYS[0]: the secret is 16 bytes",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("1:{}@soon", b64(&key(1))),
+            ErrorKind::InvalidConfig,
+            "SEALED_SESSION_KEYS[0]: the activation time",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("1:{}@2030-01-01T00:00:00Z", b64(&key(1))),
+            ErrorKind::InvalidKeyRing,
+            "SEALED_SESSION_KEYS: no key is primary",
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("1:{},1:{}", b64(&key(1)), b64(&key(2))),
+            ErrorKind::InvalidKeyRing,
+            "SEALED_SESSION_KEYS[1]: the key id 00000001 is already used by SEALED_SESSION_KEYS[0]",
+        ),
+    ] {
+        let e = Config::loader()
+            .toml(file.clone())
+            .env_vars(vars(&[(name, value)]))
+            .load()
+            .unwrap_err();
+        assert_err(&e, kind, &[fragment]);
+    }
+    let e = Config::loader()
+        .toml(file)
+        .env_vars(vars(&[
+            ("SEALED_SESSION_KEYS", format!("1:{}", b64(&key(1)))),
+            ("SEALED_SESSION_KEYS_FILE", "/k".to_owned()),
+        ]))
+        .load()
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_KEYS and SEALED_SESSION_KEYS_FILE are both set"],
+    );
+}
+
+#[test]
+fn environment_alone_and_the_keys_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("keys");
+    std::fs::write(
+        &list,
+        format!(
+            "# current\n5:{}\n# previous\n4:{}\n",
+            b64(&key(5)),
+            b64(&key(4))
+        ),
+    )
+    .unwrap();
+    let config = Config::loader()
+        .env_vars(vars(&[
+            ("SEALED_SESSION_KEYS_FILE", list.display().to_string()),
+            ("SEALED_SESSION_COOKIE_NAME", "sid".to_owned()),
+        ]))
+        .load()
+        .unwrap();
+    assert_eq!(
+        ids(config.key_ring().keys()),
+        vec![(4, KeyState::Older), (5, KeyState::Primary)]
+    );
+    assert_eq!(config.cookie_name(), "sid");
+
+    // SEALED_SESSION_CONFIG names the file when the loader is given none.
+    let path = dir.path().join("session.toml");
+    std::fs::write(
+        &path,
+        with_primary("[session]\ncookie_name = \"from-file\"\n"),
+    )
+    .unwrap();
+    let config = Config::loader()
+        .env_vars(vars(&[(
+            "SEALED_SESSION_CONFIG",
+            path.display().to_string(),
+        )]))
+        .load()
+        .unwrap();
+    assert_eq!(config.cookie_name(), "from-file");
+    assert_eq!(config.source(), Some(path.as_path()));
+
+    let e = Config::loader()
+        .env_vars(vars(&[(
+            "SEALED_SESSION_KEYS_FILE",
+            "/nonexistent/keys".to_owned(),
+        )]))
+        .load()
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_KEYS_FILE: cannot read /nonexistent/keys"],
+    );
+    let e = Config::loader().load().unwrap_err();
+    assert_err(&e, ErrorKind::InvalidKeyRing, &["no keys are configured"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets stay out of errors and Debug
+// ---------------------------------------------------------------------------------------------
+
+/// A base64 string that is a plausible secret; it must never show up in any message.
+const MARK: &str = "U2VjcmV0TWFya2VyVGhhdE11c3ROb3RMZWFrIQ";
+
+#[track_caller]
+fn assert_no_mark(text: &str) {
+    assert!(!text.contains(MARK), "secret leaked: {text}");
+    assert!(!text.contains(&MARK[..12]), "secret prefix leaked: {text}");
+    assert!(
+        !text.contains(&MARK[MARK.len() - 12..]),
+        "secret suffix leaked: {text}"
+    );
+}
+
+#[test]
+fn secrets_never_appear_in_errors() {
+    let k = entry(1, &key(1), "primary");
+    let toml_cases = [
+        // Malformed secrets.
+        format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}\"\nstate = \"primary\"\n"),
+        format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}!\"\nstate = \"primary\"\n"),
+        format!(
+            "[[keys.key]]\nid = \"1\"\nsecret = \"{}\"\nstate = \"primary\"\n",
+            &MARK[..20]
+        ),
+        // A secret of the wrong type, or in the wrong field.
+        format!("[[keys.key]]\nid = \"1\"\nsecret = [\"{MARK}\"]\nstate = \"primary\"\n"),
+        format!(
+            "[[keys.key]]\nid = \"1\"\nsecret = {{ value = \"{MARK}\" }}\nstate = \"primary\"\n"
+        ),
+        format!(
+            "[[keys.key]]\nid = \"{MARK}\"\nsecret = \"{}\"\nstate = \"primary\"\n",
+            b64(&key(1))
+        ),
+        format!(
+            "[[keys.key]]\nid = \"1\"\nsecret = \"{}\"\nstate = \"{MARK}\"\n",
+            b64(&key(1))
+        ),
+        format!("[session]\nmode = \"{MARK}\"\n{k}"),
+        format!("[session]\nlifetime = \"{MARK}\"\n{k}"),
+        format!("[session]\ncookie_lifetime = \"{MARK}\"\n{k}"),
+        format!("[session]\nsame_site = \"{MARK}\"\n{k}"),
+        format!("[keys]\nrevoke_before = \"{MARK}\"\n{k}"),
+        format!("[session]\n{MARK} = \"x\"\n{k}"),
+        format!("[session]\n\"{MARK}\" = \"x\"\n{k}"),
+        // Syntax errors on a secret's line.
+        format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}\nstate = \"primary\"\n"),
+        format!("[[keys.key]]\nid = \"1\"\nsecret = {MARK}\nstate = \"primary\"\n"),
+        format!("[[keys.key]]\nid = \"1\"\nsecret = '{MARK}\nstate = \"primary\"\n"),
+        format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}\"\nsecret = \"{MARK}\"\n"),
+        format!("[[keys.key]]\nid = \"1\"\n{MARK}\n"),
+        MARK.to_owned(),
+    ];
+    for toml in &toml_cases {
+        let e = load_err(toml);
+        assert_no_mark(&e.to_string());
+        assert_no_mark(&format!("{e:?}"));
+    }
+
+    // A secret file holding something that is not a key.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k"), &MARK[..20]).unwrap();
+    let e = Config::loader()
+        .toml("[[keys.key]]\nid = \"1\"\nsecret_file = \"k\"\nstate = \"primary\"\n")
+        .base_dir(dir.path())
+        .load()
+        .unwrap_err();
+    assert_err(&e, ErrorKind::InvalidKey, &["keys.key[0].secret_file"]);
+    assert_no_mark(&e.to_string());
+
+    // The environment.
+    for (name, value) in [
+        ("SEALED_SESSION_KEYS", format!("1:{MARK}")),
+        ("SEALED_SESSION_KEYS", format!("1:{}", &MARK[..20])),
+        ("SEALED_SESSION_KEYS", MARK.to_owned()),
+        ("SEALED_SESSION_KEYS", format!("{MARK}:{}", b64(&key(1)))),
+        ("SEALED_SESSION_KEYS", format!("1:{}@{MARK}", b64(&key(1)))),
+        ("SEALED_SESSION_SECURE", MARK.to_owned()),
+        ("SEALED_SESSION_MODE", MARK.to_owned()),
+        ("SEALED_SESSION_REVOKE_BEFORE", MARK.to_owned()),
+        (&format!("SEALED_SESSION_{MARK}") as &str, "x".to_owned()),
+    ] {
+        let e = Config::loader()
+            .toml(k.clone())
+            .env_vars(vars(&[(name, value)]))
+            .load()
+            .unwrap_err();
+        assert_no_mark(&e.to_string());
+    }
+}
+
+#[test]
+fn debug_never_prints_secrets() {
+    let (k1, k2) = (key(1), key(2));
+    let env_key = key(3);
+    let toml = entry(1, &k1, "primary") + &entry(2, &k2, "older");
+    let config = Config::loader()
+        .toml(toml.clone())
+        .env_vars(vars(&[
+            ("SEALED_SESSION_KEYS", format!("3:{}", b64(&env_key))),
+            ("SEALED_SESSION_COOKIE_NAME", "sid".to_owned()),
+        ]))
+        .load()
+        .unwrap();
+    let loader = Config::loader().toml(toml.clone()).env_vars(vars(&[(
+        "SEALED_SESSION_KEYS",
+        format!("3:{}", b64(&env_key)),
+    )]));
+    let reloader = KeyRingReloader::new(&config);
+    let rotation = Rotation::immediate(key(4));
+    let rotated = rotation.apply(&toml, Path::new("."), T0).unwrap();
+    let texts = [
+        format!("{config:?}"),
+        format!("{config:#?}"),
+        format!("{loader:?}"),
+        format!("{reloader:?}"),
+        format!("{rotation:?}"),
+        format!("{rotated:?}"),
+    ];
+    for text in &texts {
+        for k in [&k1, &k2, &env_key, &key(4)] {
+            let secret = b64(k);
+            assert!(!text.contains(&secret), "{text}");
+            assert!(!text.contains(&secret[..16]), "{text}");
+        }
+    }
+    assert!(
+        texts[0].contains("SEALED_SESSION_KEYS"),
+        "names are shown: {}",
+        texts[0]
+    );
+    assert!(texts[0].contains("00000003"), "ids are shown: {}", texts[0]);
+    assert!(
+        rotated.text().contains(&b64(&key(4))),
+        "the text itself holds the new secret"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reloading
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn reload_swaps_the_ring_of_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    let (k1, k2) = (key(1), key(2));
+    let session = "[session]\ncookie_name = \"sid\"\n";
+    std::fs::write(&path, format!("{session}{}", entry(1, &k1, "primary"))).unwrap();
+
+    let config = Config::loader().file(&path).load().unwrap();
+    let manager = config.build_manager().unwrap();
+    let sealer = Sealer::builder(config.key_ring(), "other").build().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let reloader = KeyRingReloader::new(&config)
+        .with_manager(manager.clone())
+        .with_sealer(sealer.clone())
+        .with_callback(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+    assert!(!reloader.reload_if_changed().unwrap(), "nothing changed");
+
+    // Another instance already seals under k2.
+    let new_config = load(&format!(
+        "{session}{}{}",
+        entry(2, &k2, "primary"),
+        entry(1, &k1, "older")
+    ));
+    let other = new_config.build_manager().unwrap();
+    let under_k2 = other.sealer().seal_at(T0, &json!({"n": 2})).unwrap();
+    let under_k1 = manager.sealer().seal_at(T0, &json!({"n": 1})).unwrap();
+    assert_eq!(
+        manager
+            .sealer()
+            .open_at::<Value>(T0, &under_k2)
+            .unwrap_err(),
+        Rejection::UnknownKey
+    );
+
+    // The file gains k2 as primary: after the reload both tokens open, k1's to be re-sealed.
+    std::fs::write(
+        &path,
+        format!(
+            "{session}{}{}",
+            entry(2, &k2, "primary"),
+            entry(1, &k1, "older")
+        ),
+    )
+    .unwrap();
+    assert!(reloader.reload_if_changed().unwrap());
+    assert!(!reloader.reload_if_changed().unwrap(), "applied once");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let opened = manager.sealer().open_at::<Value>(T0, &under_k2).unwrap();
+    assert_eq!(opened.value()["n"], 2);
+    let opened = manager.sealer().open_at::<Value>(T0, &under_k1).unwrap();
+    assert_eq!(opened.reseal(), Some(Reseal::RotatedKey));
+    assert!(sealer.ring().contains(KeyId::new(2)));
+    assert_eq!(
+        manager
+            .sealer()
+            .open_at::<Value>(T0, &manager.sealer().seal_at(T0, &1).unwrap())
+            .unwrap()
+            .meta()
+            .key_id(),
+        KeyId::new(2)
+    );
+
+    // k1 removed: its tokens are unknown now.
+    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "primary"))).unwrap();
+    assert!(reloader.reload_if_changed().unwrap());
+    assert_eq!(
+        manager
+            .sealer()
+            .open_at::<Value>(T0, &under_k1)
+            .unwrap_err(),
+        Rejection::UnknownKey
+    );
+
+    // A broken file: an error, and the ring in place stays.
+    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "older"))).unwrap();
+    let e = reloader.reload_if_changed().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidKeyRing);
+    assert!(e.message().starts_with(&path.display().to_string()), "{e}");
+    assert!(manager.sealer().open_at::<Value>(T0, &under_k2).is_ok());
+
+    // `reload` swaps even when nothing changed.
+    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "primary"))).unwrap();
+    let ring = reloader.reload().unwrap();
+    assert_eq!(ring.primary_id_at(T0), KeyId::new(2));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn reload_sees_a_replaced_secret_file_and_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(dir.path().join("k"), b64(&key(1))).unwrap();
+    let keys = "[[keys.key]]\nid = \"1\"\nsecret_file = \"k\"\nstate = \"primary\"\n";
+    std::fs::write(&path, keys).unwrap();
+    let config = Config::load(&path).unwrap();
+    let manager = config.build_manager().unwrap();
+    let reloader = KeyRingReloader::new(&config).with_manager(manager.clone());
+    let token = manager.sealer().seal_at(T0, &1).unwrap();
+
+    std::fs::write(dir.path().join("k"), b64(&key(2))).unwrap();
+    assert!(reloader.reload_if_changed().unwrap(), "same id, new secret");
+    assert_eq!(
+        manager.sealer().open_at::<i32>(T0, &token).unwrap_err(),
+        Rejection::BadTag
+    );
+
+    std::fs::write(dir.path().join("k"), b64(&key(1))).unwrap();
+    std::fs::write(
+        &path,
+        format!("[keys]\nrevoke_before = \"@{}\"\n{keys}", T0.as_secs() + 1),
+    )
+    .unwrap();
+    assert!(reloader.reload_if_changed().unwrap(), "a new cutoff");
+    assert_eq!(
+        manager.sealer().open_at::<i32>(T0, &token).unwrap_err(),
+        Rejection::Revoked
+    );
+}
+
+#[test]
+fn settings_changes_alone_do_not_swap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(&path, with_primary("")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let reloader = KeyRingReloader::new(&config);
+    std::fs::write(
+        &path,
+        with_primary("# a comment\n[session]\nlifetime = \"1d\"\n"),
+    )
+    .unwrap();
+    assert!(
+        !reloader.reload_if_changed().unwrap(),
+        "only keys are reloaded"
+    );
+}
+
+#[test]
+fn the_poller_picks_up_a_change_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(&path, with_primary("")).unwrap();
+    let config = Config::load(&path).unwrap();
+    let manager = config.build_manager().unwrap();
+    let poller = KeyRingReloader::new(&config)
+        .with_manager(manager.clone())
+        .spawn_poller(Duration::from_millis(20))
+        .unwrap();
+    let k2 = key(2);
+    write_atomically(
+        &path,
+        format!("{}{}", entry(2, &k2, "primary"), entry(1, &key(1), "older")).as_bytes(),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !manager.sealer().ring().contains(KeyId::new(2)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the poller never reloaded"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    poller.stop();
+    // Stopped: later changes are not picked up.
+    std::fs::write(&path, with_primary("")).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(manager.sealer().ring().contains(KeyId::new(2)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotating a file
+// ---------------------------------------------------------------------------------------------
+
+fn rotate(
+    text: &str,
+    rotation: &Rotation,
+    now: UnixTime,
+) -> (String, sealed_session::config::RotationReport) {
+    let rotated = rotation.apply(text, Path::new("."), now).unwrap();
+    (rotated.text().to_owned(), rotated.report().clone())
+}
+
+fn states_of(text: &str) -> Vec<(u32, KeyState)> {
+    load(text)
+        .key_ring()
+        .keys()
+        .map(|(id, s)| (id.get(), s))
+        .collect::<Vec<_>>()
+}
+
+#[test]
+fn rotation_to_pending_keeps_every_key() {
+    let text = format!(
+        "[session]\ncookie_name = \"sid\" # comments go\nlifetime = \"1d\"\n\n[keys]\nrevoke_before = 2023-01-01T00:00:00Z\n{}{}{}",
+        entry(3, &key(3), "older"),
+        entry(1, &key(1), "primary"),
+        entry(2, &key(2), "older"),
+    );
+    let at = T0.checked_add(Duration::from_secs(3600)).unwrap();
+    let new = key(9).with_id(KeyId::new(9));
+    let (out, report) = rotate(&text, &Rotation::pending(new.clone(), at), T0);
+    assert_eq!(report.added(), KeyId::new(9));
+    assert_eq!(report.added_state(), KeyState::Pending { activates_at: at });
+    assert_eq!(report.promoted(), None);
+    assert!(report.demoted().is_empty());
+    assert!(report.dropped().is_empty());
+    assert_eq!(
+        report.keys_summary(),
+        "00000009=pending 00000001=primary 00000003=older 00000002=older"
+    );
+    let mut states = states_of(&out);
+    states.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        states,
+        vec![
+            (1, KeyState::Primary),
+            (2, KeyState::Older),
+            (3, KeyState::Older),
+            (9, KeyState::Pending { activates_at: at }),
+        ]
+    );
+    let config = load(&out);
+    assert_eq!(config.cookie_name(), "sid");
+    assert_eq!(
+        config.build_manager().unwrap().sealer().lifetime(),
+        Duration::from_secs(86400)
+    );
+    assert_eq!(
+        config.key_ring().revoke_before(),
+        Some(UnixTime::from_secs(1_672_531_200))
+    );
+    assert!(out.contains(&b64(&new)));
+    assert!(!out.contains("comments go"));
+    // Every other key is byte-for-byte the same secret.
+    for k in [key(1), key(2), key(3)] {
+        assert!(out.contains(&b64(&k)));
+    }
+}
+
+#[test]
+fn rotation_promotes_an_activated_pending_key_and_refuses_a_waiting_one() {
+    let at = T0.checked_add(Duration::from_secs(600)).unwrap();
+    let text = format!(
+        "{}{}{}",
+        entry(1, &key(1), "primary"),
+        pending(2, &key(2), at),
+        entry(0, &key(0), "older"),
+    );
+    // Still waiting: refused, nothing to write.
+    let e = Rotation::pending(key(3), at.checked_add(Duration::from_secs(3600)).unwrap())
+        .apply(&text, Path::new("."), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &[
+            "keys.key[1]: the key 00000002 is pending until",
+            "a rotation is already in progress",
+        ],
+    );
+    let e = Rotation::immediate(key(3))
+        .apply(&text, Path::new("."), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["a rotation is already in progress"],
+    );
+
+    // Its time has come: written as primary, the old primary demoted with retired_at.
+    let later = at.checked_add(Duration::from_secs(60)).unwrap();
+    let new_at = later.checked_add(Duration::from_secs(3600)).unwrap();
+    let (out, report) = rotate(
+        &text,
+        &Rotation::pending(key(3).with_id(KeyId::new(3)), new_at),
+        later,
+    );
+    assert_eq!(report.promoted(), Some(KeyId::new(2)));
+    assert_eq!(report.demoted(), &[KeyId::new(1)]);
+    assert_eq!(
+        report.keys_summary(),
+        "00000003=pending 00000002=primary 00000001=older 00000000=older"
+    );
+    assert!(out.contains(&format!("retired_at = \"{at}\"")), "{out}");
+}
+
+#[test]
+fn rotation_now_demotes_and_retention_drops_only_the_least_recent() {
+    let day = Duration::from_secs(86400);
+    let text = format!(
+        "[session]\nlifetime = \"7d\"\n{}{}retired_at = \"{}\"\n{}retired_at = \"{}\"\n{}",
+        entry(1, &key(1), "primary"),
+        entry(2, &key(2), "older"),
+        T0.checked_sub(day).unwrap(),
+        entry(3, &key(3), "older"),
+        T0.checked_sub(day * 30).unwrap(),
+        entry(4, &key(4), "older"), // no retired_at: unknown
+    );
+    let (out, report) = rotate(
+        &text,
+        &Rotation::immediate(key(5).with_id(KeyId::new(5))).retain(2),
+        T0,
+    );
+    assert_eq!(report.demoted(), &[KeyId::new(1)]);
+    assert_eq!(report.dropped(), &[KeyId::new(3), KeyId::new(4)]);
+    assert_eq!(
+        report.dropped_early(),
+        &[KeyId::new(4)],
+        "3 retired 30 days ago; 4 unknown"
+    );
+    assert_eq!(
+        report.keys_summary(),
+        "00000005=primary 00000001=older 00000002=older"
+    );
+    assert!(out.contains(&format!("retired_at = \"{T0}\"")));
+    let config = load(&out);
+    assert_eq!(config.key_ring().primary_id_at(T0), KeyId::new(5));
+    assert!(!config.key_ring().contains(KeyId::new(3)));
+
+    // retain(0) drops every older key, never the primary or the new key.
+    let (out, report) = rotate(
+        &out,
+        &Rotation::immediate(key(6).with_id(KeyId::new(6))).retain(0),
+        T0,
+    );
+    assert_eq!(
+        report.dropped(),
+        &[KeyId::new(5), KeyId::new(1), KeyId::new(2)]
+    );
+    assert_eq!(
+        report.dropped_early(),
+        &[KeyId::new(5), KeyId::new(1), KeyId::new(2)]
+    );
+    assert_eq!(states_of(&out), vec![(6, KeyState::Primary)]);
+}
+
+#[test]
+fn rotation_keeps_secret_file_references() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k1"), b64(&key(1))).unwrap();
+    let text = "[[keys.key]]\nid = \"1\"\nsecret_file = \"k1\"\nstate = \"primary\"\n";
+    let rotated = Rotation::immediate(key(2))
+        .apply(text, dir.path(), T0)
+        .unwrap();
+    assert!(rotated.text().contains("secret_file = \"k1\""));
+    assert!(!rotated.text().contains(&b64(&key(1))));
+    // Without the secret file the starting point does not load: refused.
+    let e = Rotation::immediate(key(2))
+        .apply(text, Path::new("/nonexistent"), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["keys.key[0].secret_file: cannot read"],
+    );
+}
+
+#[test]
+fn rotation_refuses_what_it_cannot_do() {
+    let text = entry(1, &key(1), "primary");
+    let e = Rotation::immediate(key(2).with_id(KeyId::new(1)))
+        .apply(&text, Path::new("."), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["a key with the id 00000001 is already in the file"],
+    );
+    let e = Rotation::pending(key(2), T0)
+        .apply(&text, Path::new("."), T0)
+        .unwrap_err();
+    assert_err(&e, ErrorKind::InvalidConfig, &["is not after now"]);
+    let e = Rotation::immediate(key(2))
+        .apply("[session]\ncookie_name = \"sid\"\n", Path::new("."), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["keys.key: the file has no [[keys.key]] sections"],
+    );
+    let e = Rotation::immediate(key(2))
+        .apply(&format!("{text}bogus = 1\n"), Path::new("."), T0)
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["keys.key[0].bogus: unknown field"],
+    );
+}
+
+#[test]
+fn write_atomically_replaces_with_owner_only_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(&path, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    write_atomically(&path, b"new").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("session.toml")]);
+    assert!(write_atomically(&dir.path().join("missing/dir/f"), b"x").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A rolling rotation across two running instances
+// ---------------------------------------------------------------------------------------------
+
+#[path = "../examples/axum_app.rs"]
+#[allow(dead_code, reason = "only `router` is used; `main` is the example's")]
+mod app;
+
+// The example's `demo` module is private to it; this copy provides `configure`.
+#[path = "../examples/support/demo.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "app::demo is private; this copy only provides `configure`"
+)]
+mod demo;
+
+/// One instance of the demo app, configured from a file and reloadable.
+struct Instance {
+    base_url: String,
+    reloader: KeyRingReloader,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_instance(path: &Path, clock: &Arc<ManualClock>) -> Instance {
+    use sealed_session::axum::SessionLayer;
+    let config = Config::loader().file(path).load().unwrap();
+    let layer: SessionLayer = demo::configure(config.session_builder(), false)
+        .with_clock(Arc::clone(clock) as Arc<dyn sealed_session::Clock>)
+        .build()
+        .unwrap();
+    let reloader = KeyRingReloader::new(&config).with_manager(layer.manager().clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app::router(layer))
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Instance {
+        base_url: format!("http://{addr}"),
+        reloader,
+        stop,
+        task,
+    }
+}
+
+/// The browser's side: one cookie, carried by hand from one instance to the other.
+struct Browser {
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    /// GET `path` on `instance` with the cookie; apply every Set-Cookie for `session`.
+    async fn get(&mut self, instance: &Instance, path: &str) -> (Value, bool) {
+        let mut request = self.client.get(format!("{}{path}", instance.base_url));
+        if let Some(value) = &self.cookie {
+            request = request.header(header::COOKIE, format!("session={value}"));
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let mut set = false;
+        for v in response.headers().get_all(header::SET_COOKIE) {
+            let c = cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+            if c.name() != "session" {
+                continue;
+            }
+            set = true;
+            let removal = c.value().is_empty() || c.max_age().is_some_and(|d| d.is_zero());
+            assert!(!removal, "the session cookie was deleted: {v:?}");
+            self.cookie = Some(c.value().to_owned());
+        }
+        (response.json().await.unwrap(), set)
+    }
+}
+
+/// Move the clock a little and count one more request.
+fn step(clock: &ManualClock, expected: &mut u64) -> u64 {
+    clock.advance(Duration::from_secs(30));
+    *expected += 1;
+    *expected
+}
+
+/// The key id the current cookie is sealed under.
+fn cookie_key(inspector: &SessionManager, clock: &ManualClock, cookie: &str) -> u32 {
+    use sealed_session::Clock as _;
+    inspector
+        .sealer()
+        .open_at::<Value>(clock.now(), cookie)
+        .unwrap()
+        .meta()
+        .key_id()
+        .get()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolling_rotation_across_two_instances_loses_no_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k1, k2) = (key(1), key(2));
+    let activation = T0.checked_add(Duration::from_secs(10 * 60)).unwrap();
+    let session = "[session]\ncookie_name = \"session\"\nsecure = false\n";
+    let old_ring = format!(
+        "{session}{}{}",
+        entry(1, &k1, "primary"),
+        pending(2, &k2, activation)
+    );
+    let new_ring = format!(
+        "{session}{}{}",
+        entry(2, &k2, "primary"),
+        entry(1, &k1, "older")
+    );
+    let final_ring = format!("{session}{}", entry(2, &k2, "primary"));
+    let (path_a, path_b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
+    std::fs::write(&path_a, &old_ring).unwrap();
+    std::fs::write(&path_b, &old_ring).unwrap();
+
+    let clock = Arc::new(ManualClock::new(T0));
+    let a = start_instance(&path_a, &clock).await;
+    let b = start_instance(&path_b, &clock).await;
+    // Opens any of the tokens, to see which key sealed them.
+    let inspector = demo::configure(load(&new_ring).session_builder::<SessionManager>(), false)
+        .build()
+        .unwrap();
+    let mut browser = Browser {
+        client: reqwest::Client::new(),
+        cookie: None,
+    };
+    let mut expected = 0u64;
+
+    // 1. Both instances have the pending key: everything is sealed under k1.
+    for instance in [&a, &b, &a, &b] {
+        let n = step(&clock, &mut expected);
+        let (body, _) = browser.get(instance, "/api/counter").await;
+        assert_eq!(body, json!({"count": n}));
+        assert_eq!(
+            cookie_key(&inspector, &clock, browser.cookie.as_deref().unwrap()),
+            1
+        );
+    }
+    let k1_cookie = browser.cookie.clone().unwrap();
+
+    // 2. B is rotated early (the file rewritten, reloaded without a restart): k2 is its primary,
+    //    while A still seals with k1. Requests alternate; each cookie opens on the other side.
+    std::fs::write(&path_b, &new_ring).unwrap();
+    assert!(b.reloader.reload_if_changed().unwrap());
+    for (instance, sealed_under) in [(&a, 1), (&b, 2), (&a, 1), (&b, 2), (&a, 1), (&b, 2)] {
+        let n = step(&clock, &mut expected);
+        let (body, set) = browser.get(instance, "/api/counter").await;
+        assert_eq!(
+            body,
+            json!({"count": n}),
+            "lost the session on {}",
+            instance.base_url
+        );
+        assert!(set);
+        assert_eq!(
+            cookie_key(&inspector, &clock, browser.cookie.as_deref().unwrap()),
+            sealed_under
+        );
+    }
+    // Read-only requests: A leaves a k2 cookie alone (k2 is pending there, not retiring), B
+    // re-seals a k1 cookie under k2 at once.
+    let (body, set) = browser.get(&a, "/api/me").await;
+    assert_eq!(body["count"], expected);
+    assert!(!set, "A must not flip a k2 cookie back to k1");
+    let n = step(&clock, &mut expected);
+    let (body, _) = browser.get(&a, "/api/counter").await;
+    assert_eq!(body, json!({"count": n}));
+    assert_eq!(
+        cookie_key(&inspector, &clock, browser.cookie.as_deref().unwrap()),
+        1
+    );
+    let (body, set) = browser.get(&b, "/api/me").await;
+    assert_eq!(body["count"], expected);
+    assert!(set, "B re-seals a k1 cookie");
+    assert_eq!(
+        cookie_key(&inspector, &clock, browser.cookie.as_deref().unwrap()),
+        2
+    );
+
+    // 3. The activation time passes: A seals with k2 too, with no reload.
+    clock.set(activation.checked_add(Duration::from_secs(1)).unwrap());
+    for instance in [&a, &b, &a, &b] {
+        let n = step(&clock, &mut expected);
+        let (body, _) = browser.get(instance, "/api/counter").await;
+        assert_eq!(body, json!({"count": n}));
+        assert_eq!(
+            cookie_key(&inspector, &clock, browser.cookie.as_deref().unwrap()),
+            2
+        );
+    }
+
+    // 4. k1 is dropped everywhere; the user keeps their session (their cookie is under k2).
+    std::fs::write(&path_a, &final_ring).unwrap();
+    std::fs::write(&path_b, &final_ring).unwrap();
+    assert!(a.reloader.reload_if_changed().unwrap());
+    assert!(b.reloader.reload_if_changed().unwrap());
+    for instance in [&a, &b] {
+        let n = step(&clock, &mut expected);
+        let (body, _) = browser.get(instance, "/api/counter").await;
+        assert_eq!(body, json!({"count": n}));
+    }
+    // A cookie still under k1 is now a fresh session (what dropping a key too early costs).
+    let mut stale = Browser {
+        client: reqwest::Client::new(),
+        cookie: Some(k1_cookie),
+    };
+    let response = stale
+        .client
+        .get(format!("{}/api/counter", a.base_url))
+        .header(
+            header::COOKIE,
+            format!("session={}", stale.cookie.take().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"count": 1}));
+
+    for instance in [a, b] {
+        let _ = instance.stop.send(());
+        instance.task.await.unwrap();
+    }
+}
