@@ -1,0 +1,1131 @@
+//! Integration tests of `sealed_session::cache` through the public API only.
+//!
+//! Time is a [`ManualCacheClock`]: nothing here sleeps. Where a test must wait for another
+//! thread or task to reach a point (a creator started, N callers waiting), it polls a counter of
+//! [`Cache::stats`] with a deadline, so a regression fails with a message instead of hanging.
+//!
+//! Covered: logical expiry (cache, namespace and per-entry TTLs), grace and stale serving (sync
+//! and async), namespace invalidation and isolation, structured keys, single-flight with 64
+//! threads and 64 tasks, a failing creator (one call, every waiter gets the same error), a
+//! panicking creator and a cancelled future (the key is not wedged), re-entrancy, the byte bound
+//! under a flood of 100 000 distinct keys, the runtime toggle, codec limits, sealing, memoize,
+//! regions, counters, `Debug` output, and a model-based property test of expiry.
+#![cfg(feature = "cache")]
+// clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
+// here a panic is a failed test, never a crash on hostile input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use sealed_session::cache::{
+    Cache, CacheRegions, CacheStats, CreateError, ManualCacheClock, Namespace, NamespaceConfig,
+    RegionConfig,
+};
+use sealed_session::{Codec, ErrorKind, Key, KeyRing};
+use serde::{Deserialize, Serialize};
+
+const SECOND: Duration = Duration::from_secs(1);
+const DEADLINE: Duration = Duration::from_secs(30);
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Profile {
+    id: u64,
+    name: String,
+    roles: Vec<String>,
+}
+
+fn profile(id: u64) -> Profile {
+    Profile {
+        id,
+        name: format!("user-{id}"),
+        roles: vec!["reader".into()],
+    }
+}
+
+/// A creator's error that is neither `Clone` nor `PartialEq`, like most real ones.
+#[derive(Debug)]
+struct Boom(u32);
+
+impl fmt::Display for Boom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "boom {}", self.0)
+    }
+}
+
+impl std::error::Error for Boom {}
+
+fn ok<T>(v: T) -> Result<T, Boom> {
+    Ok(v)
+}
+
+/// A cache on a manual clock with the given default TTL and grace.
+fn manual(ttl: Duration, grace: Duration) -> (Cache, ManualCacheClock) {
+    let clock = ManualCacheClock::new();
+    let cache = Cache::builder()
+        .clock(clock.clone())
+        .ttl(ttl)
+        .grace(grace)
+        .build()
+        .unwrap();
+    (cache, clock)
+}
+
+/// Poll `done` until it holds; fail after [`DEADLINE`] rather than hang.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        thread::yield_now();
+    }
+}
+
+async fn wait_until_async(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Run `f` on another thread and fail if it has not returned within [`DEADLINE`]: for calls that
+/// must not block.
+fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| panic!("{what} blocked"))
+}
+
+/// Await `fut`, failing after [`DEADLINE`] rather than hanging.
+async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish"))
+}
+
+fn stats(cache: &Cache) -> CacheStats {
+    cache.stats()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry, grace and stale serving (injected clock, no sleeping)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn expiry_is_decided_by_the_injected_clock() {
+    let (cache, clock) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u64, Profile>("users");
+    ns.insert(&1, &profile(1)).unwrap();
+    clock.advance(60 * SECOND - Duration::from_nanos(1));
+    assert_eq!(
+        ns.get(&1),
+        Some(profile(1)),
+        "fresh until the last nanosecond"
+    );
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(ns.get(&1), None, "expired exactly at the TTL");
+}
+
+#[test]
+fn per_entry_and_per_namespace_ttls_override_the_default() {
+    let clock = ManualCacheClock::new();
+    let cache = Cache::builder()
+        .clock(clock.clone())
+        .ttl(100 * SECOND)
+        .namespace(
+            "short",
+            NamespaceConfig::builder().ttl(10 * SECOND).build().unwrap(),
+        )
+        .build()
+        .unwrap();
+    let default = cache.namespace::<u8, u8>("default");
+    let short = cache.namespace::<u8, u8>("short");
+    assert_eq!((default.ttl(), short.ttl()), (100 * SECOND, 10 * SECOND));
+    default.insert(&1, &1).unwrap();
+    short.insert(&1, &1).unwrap();
+    default.insert_with_ttl(&2, &2, 5 * SECOND).unwrap();
+    short.insert_with_ttl(&2, &2, 50 * SECOND).unwrap();
+    clock.advance(6 * SECOND);
+    assert_eq!(
+        (
+            default.get(&1),
+            default.get(&2),
+            short.get(&1),
+            short.get(&2)
+        ),
+        (Some(1), None, Some(1), Some(2))
+    );
+    clock.advance(5 * SECOND);
+    assert_eq!(
+        (default.get(&1), short.get(&1), short.get(&2)),
+        (Some(1), None, Some(2))
+    );
+    clock.advance(90 * SECOND);
+    assert_eq!((default.get(&1), short.get(&2)), (None, None));
+}
+
+#[test]
+fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once() {
+    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert(&1, &"old".to_string()).unwrap();
+    clock.advance(75 * SECOND);
+
+    let (go, wait) = mpsc::channel::<()>();
+    let refresher = {
+        let ns = ns.clone();
+        thread::spawn(move || {
+            ns.get_or_create(&1, move || {
+                wait.recv().unwrap();
+                ok("new".to_string())
+            })
+        })
+    };
+    wait_until("the refresh to start", || stats(&cache).creations == 1);
+    for _ in 0..5 {
+        let ns = ns.clone();
+        let value = promptly("a stale serve", move || {
+            ns.get_or_create(&1, || -> Result<String, Boom> {
+                panic!("only one caller refreshes")
+            })
+        });
+        assert_eq!(value.unwrap(), "old");
+    }
+    assert_eq!(ns.get(&1), None, "get never serves a stale value");
+    go.send(()).unwrap();
+    assert_eq!(refresher.join().unwrap().unwrap(), "new");
+    assert_eq!(ns.get(&1).as_deref(), Some("new"));
+    let s = stats(&cache);
+    assert_eq!((s.stale_serves, s.creations), (5, 1), "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_callers_get_the_stale_value_while_one_refreshes() {
+    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert(&1, &"old".to_string()).unwrap();
+    clock.advance(61 * SECOND);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let refresher = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, || async move {
+                wait.await.unwrap();
+                ok("new".to_string())
+            })
+            .await
+        })
+    };
+    wait_until_async("the refresh to start", || stats(&cache).creations == 1).await;
+    let stale = within(
+        "the stale serve",
+        ns.get_or_create_async(&1, || async { ok("unused".to_string()) }),
+    )
+    .await;
+    assert_eq!(stale.unwrap(), "old");
+    go.send(()).unwrap();
+    assert_eq!(refresher.await.unwrap().unwrap(), "new");
+    assert_eq!(stats(&cache).stale_serves, 1);
+}
+
+#[test]
+fn past_the_grace_period_a_value_is_dead() {
+    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert(&1, &"old".to_string()).unwrap();
+    clock.advance(90 * SECOND);
+    assert_eq!(
+        ns.get_or_create(&1, || ok("new".to_string())).unwrap(),
+        "new"
+    );
+    let s = stats(&cache);
+    assert_eq!((s.stale_serves, s.misses, s.creations), (0, 1, 1), "{s:?}");
+}
+
+#[test]
+fn without_grace_an_expired_value_is_never_served() {
+    let (cache, clock) = manual(10 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert(&1, &1).unwrap();
+    clock.advance(10 * SECOND);
+    assert_eq!(ns.get_or_create(&1, || ok(2)).unwrap(), 2);
+    assert_eq!(stats(&cache).stale_serves, 0);
+}
+
+#[test]
+fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable() {
+    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert(&1, &"old".to_string()).unwrap();
+    clock.advance(70 * SECOND);
+    let failed = ns.get_or_create(&1, || Err::<String, _>(Boom(1)));
+    assert!(matches!(failed, Err(CreateError::Create(e)) if e.0 == 1));
+
+    // The error is not cached: the next caller refreshes again, and while it does, the stale
+    // value is still served to the others.
+    let (go, wait) = mpsc::channel::<()>();
+    let refresher = {
+        let ns = ns.clone();
+        thread::spawn(move || {
+            ns.get_or_create(&1, move || {
+                wait.recv().unwrap();
+                ok("new".to_string())
+            })
+        })
+    };
+    wait_until("the second refresh", || stats(&cache).creations == 2);
+    let during = {
+        let ns = ns.clone();
+        promptly("a stale serve", move || {
+            ns.get_or_create(&1, || -> Result<String, Boom> { panic!("must not run") })
+        })
+    };
+    assert_eq!(during.unwrap(), "old");
+    go.send(()).unwrap();
+    assert_eq!(refresher.join().unwrap().unwrap(), "new");
+    // The refreshed value has a full lifetime from the refresh.
+    clock.advance(59 * SECOND);
+    assert_eq!(ns.get(&1).as_deref(), Some("new"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces and keys
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn clearing_a_namespace_touches_no_other_namespace_or_cache() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (other_cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let a = cache.namespace::<u32, u32>("a");
+    let b = cache.namespace::<u32, u32>("b");
+    let other_a = other_cache.namespace::<u32, u32>("a");
+    for k in 0..100 {
+        for ns in [&a, &b, &other_a] {
+            ns.insert(&k, &k).unwrap();
+        }
+    }
+    cache.run_pending_tasks();
+    let held = cache.entry_count();
+
+    a.clear();
+    cache.run_pending_tasks();
+    assert_eq!(cache.entry_count(), held, "O(1): no entry was visited");
+    assert_eq!(a.generation(), 1);
+    for k in 0..100 {
+        assert_eq!(a.get(&k), None);
+        assert_eq!(b.get(&k), Some(k));
+        assert_eq!(other_a.get(&k), Some(k));
+    }
+    // Another handle on the cleared namespace sees the new generation too.
+    assert_eq!(cache.namespace::<u32, u32>("a").get(&5), None);
+    a.insert(&5, &50).unwrap();
+    assert_eq!(cache.namespace::<u32, u32>("a").get(&5), Some(50));
+}
+
+#[test]
+fn invalidate_removes_one_key() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert(&1, &1).unwrap();
+    ns.insert(&2, &2).unwrap();
+    ns.invalidate(&1);
+    assert_eq!((ns.get(&1), ns.get(&2)), (None, Some(2)));
+}
+
+#[test]
+fn structured_keys_never_collide_like_joined_strings() {
+    // Beaker joined arguments with spaces: f('a b') and f('a', 'b') shared one entry.
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<Vec<String>, u32>("args");
+    ns.insert(&vec!["a b".into()], &1).unwrap();
+    ns.insert(&vec!["a".into(), "b".into()], &2).unwrap();
+    ns.insert(&vec!["a".into(), " b".into()], &3).unwrap();
+    assert_eq!(ns.get(&vec!["a b".into()]), Some(1));
+    assert_eq!(ns.get(&vec!["a".into(), "b".into()]), Some(2));
+    assert_eq!(ns.get(&vec!["a".into(), " b".into()]), Some(3));
+    assert_eq!(ns.get(&vec!["a".into(), "b".into(), String::new()]), None);
+}
+
+#[test]
+fn namespaces_with_the_same_keys_are_separate() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let a = cache.namespace::<u32, String>("a");
+    let b = cache.namespace::<u32, String>("b");
+    a.insert(&1, &"a".into()).unwrap();
+    assert_eq!(b.get(&1), None);
+    assert_eq!(b.get_or_create(&1, || ok("b".to_string())).unwrap(), "b");
+    assert_eq!(a.get(&1).as_deref(), Some("a"));
+}
+
+#[test]
+fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let value = ns.get_or_create(&1, || {
+        ns.clear(); // as if another thread cleared while the creator ran
+        ok(1)
+    });
+    assert_eq!(value.unwrap(), 1, "the caller still gets what it created");
+    assert_eq!(ns.get(&1), None, "but the cleared namespace stays empty");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-flight
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn sixty_four_threads_on_one_cold_key_make_one_creation() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<String, Profile>("users");
+    let runs = AtomicU32::new(0);
+    let key = "cold".to_string();
+    let results: Vec<_> = thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                s.spawn(|| {
+                    ns.get_or_create(&key, || {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        // Hold the creation until the 63 others are waiting on it.
+                        wait_until("63 waiters", || stats(&cache).coalesced == 63);
+                        ok(profile(7))
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(results.len(), 64);
+    for r in results {
+        assert_eq!(r.unwrap(), profile(7));
+    }
+    let s = stats(&cache);
+    assert_eq!((s.creations, s.coalesced, s.misses), (1, 63, 64), "{s:?}");
+    assert_eq!(ns.get(&key), Some(profile(7)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_tasks_on_one_cold_key_make_one_creation() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<String, Profile>("users");
+    let runs = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
+            tokio::spawn(async move {
+                let key = "cold".to_string();
+                ns.get_or_create_async(&key, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    wait_until_async("63 waiters", || stats(&cache).coalesced == 63).await;
+                    ok(profile(7))
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), profile(7));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let s = stats(&cache);
+    assert_eq!((s.creations, s.coalesced), (1, 63), "{s:?}");
+}
+
+#[test]
+fn a_failing_creator_runs_once_and_every_waiter_gets_its_error() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, Profile>("users");
+    let runs = AtomicU32::new(0);
+    let results: Vec<_> = thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                s.spawn(|| {
+                    ns.get_or_create(&9, || {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        wait_until("63 waiters", || stats(&cache).coalesced == 63);
+                        Err(Boom(9))
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "Beaker ran it once per waiter"
+    );
+    let errors: Vec<Arc<Boom>> = results
+        .into_iter()
+        .map(|r| match r {
+            Err(CreateError::Create(e)) => e,
+            other => panic!("expected the creator's error, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(errors.len(), 64);
+    assert!(errors
+        .iter()
+        .all(|e| Arc::ptr_eq(e, &errors[0]) && e.0 == 9));
+    let s = stats(&cache);
+    assert_eq!((s.creations, s.create_errors), (1, 1), "{s:?}");
+    // The error is not cached: the next call creates.
+    assert_eq!(ns.get_or_create(&9, || ok(profile(9))).unwrap(), profile(9));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_async_creator_runs_once_and_every_waiting_task_gets_its_error() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, Profile>("users");
+    let runs = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
+            tokio::spawn(async move {
+                ns.get_or_create_async(&9, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    wait_until_async("63 waiters", || stats(&cache).coalesced == 63).await;
+                    Err::<Profile, _>(Boom(9))
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(CreateError::Create(e)) => errors.push(e),
+            other => panic!("expected the creator's error, got {other:?}"),
+        }
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])));
+}
+
+#[test]
+fn a_panicking_creator_hands_the_key_to_a_waiter() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let leader = {
+        let (ns, cache) = (ns.clone(), cache.clone());
+        thread::spawn(move || {
+            ns.get_or_create(&1, || -> Result<u32, Boom> {
+                wait_until("a waiter", || stats(&cache).coalesced == 1);
+                panic!("creator exploded")
+            })
+        })
+    };
+    wait_until("the first creator", || stats(&cache).creations == 1);
+    let waiter = {
+        let ns = ns.clone();
+        thread::spawn(move || promptly("the waiter", move || ns.get_or_create(&1, || ok(42))))
+    };
+    assert!(
+        leader.join().is_err(),
+        "the panic reaches the leader's caller"
+    );
+    assert_eq!(waiter.join().unwrap().unwrap(), 42);
+    assert_eq!(stats(&cache).creations, 2);
+    assert_eq!(ns.get(&1), Some(42));
+}
+
+#[test]
+fn a_panicking_creator_alone_does_not_wedge_the_key() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ns.get_or_create(&1, || -> Result<u32, Boom> { panic!("creator exploded") })
+    }));
+    assert!(r.is_err());
+    let next = promptly("the next caller", move || ns.get_or_create(&1, || ok(1)));
+    assert_eq!(next.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_creator_hands_the_key_to_a_waiting_task() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, String>("n");
+    let leader = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, std::future::pending::<Result<String, Boom>>)
+                .await
+        })
+    };
+    wait_until_async("the first creator", || stats(&cache).creations == 1).await;
+    let waiter = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, || async { ok("second".to_string()) })
+                .await
+        })
+    };
+    wait_until_async("a waiter", || stats(&cache).coalesced == 1).await;
+    leader.abort();
+    assert!(leader.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        within("the waiter", waiter).await.unwrap().unwrap(),
+        "second"
+    );
+    assert_eq!(stats(&cache).creations, 2);
+}
+
+#[test]
+fn a_dropped_future_does_not_wedge_the_key() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let mut fut: Pin<Box<dyn Future<Output = _>>> =
+        Box::pin(ns.get_or_create_async(&1, std::future::pending::<Result<u32, Boom>>));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(stats(&cache).creations, 1);
+    drop(fut);
+    let next = promptly("the next caller", move || ns.get_or_create(&1, || ok(5)));
+    assert_eq!(next.unwrap(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_async_callers_share_one_creation() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let leader = {
+        let (ns, cache) = (ns.clone(), cache.clone());
+        thread::spawn(move || {
+            ns.get_or_create(&1, || {
+                wait_until("an async waiter", || stats(&cache).coalesced == 1);
+                ok(11)
+            })
+        })
+    };
+    wait_until_async("the sync creator", || stats(&cache).creations == 1).await;
+    let got = within(
+        "the async waiter",
+        ns.get_or_create_async(&1, || async { ok(22) }),
+    )
+    .await;
+    assert_eq!(got.unwrap(), 11);
+    assert_eq!(leader.join().unwrap().unwrap(), 11);
+    assert_eq!(stats(&cache).creations, 1);
+}
+
+#[test]
+fn a_creator_asking_for_its_own_key_gets_an_error_not_a_deadlock() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    let outer = ns.get_or_create(&1, || {
+        let inner = ns.get_or_create(&1, || ok(0));
+        assert!(matches!(inner, Err(CreateError::Reentrant)), "{inner:?}");
+        ok(1)
+    });
+    assert_eq!(outer.unwrap(), 1);
+}
+
+#[test]
+fn the_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<String, Profile>("n");
+    let key = String::new();
+    let fut = ns.get_or_create_async(&key, || async { ok(profile(1)) });
+    assert_send(&fut);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The byte bound
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_byte_bound_holds_under_a_flood_of_100k_distinct_keys() {
+    const CAPACITY: u64 = 1 << 20;
+    let clock = ManualCacheClock::new();
+    let cache = Cache::builder()
+        .clock(clock)
+        .capacity_bytes(CAPACITY)
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<u64, String>("flood");
+    let value = |i: u64| format!("value {i:08} {}", "x".repeat(40));
+    let mut max_seen = 0;
+    for i in 0..100_000u64 {
+        if i % 2 == 0 {
+            ns.insert(&i, &value(i)).unwrap();
+        } else {
+            ns.get_or_create(&i, || ok(value(i))).unwrap();
+        }
+        if i % 1000 == 999 {
+            cache.run_pending_tasks();
+            max_seen = max_seen.max(cache.weighted_size());
+            assert!(
+                cache.weighted_size() <= CAPACITY,
+                "after {} keys: {} > {CAPACITY}",
+                i + 1,
+                cache.weighted_size()
+            );
+        }
+    }
+    cache.run_pending_tasks();
+    let s = stats(&cache);
+    assert!(cache.weighted_size() <= CAPACITY);
+    // Every entry weighs at least the fixed overhead, so the entry count is bounded too.
+    assert!(cache.entry_count() * Cache::ENTRY_OVERHEAD <= CAPACITY);
+    assert!(s.evictions >= 100_000 - cache.entry_count(), "{s:?}");
+    assert!(max_seen > CAPACITY / 2, "the cache was used: {max_seen}");
+}
+
+#[test]
+fn an_entry_heavier_than_the_capacity_is_returned_but_not_kept() {
+    let cache = Cache::builder()
+        .clock(ManualCacheClock::new())
+        .capacity_bytes(Cache::ENTRY_OVERHEAD + 10)
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<u8, String>("n");
+    let big = "x".repeat(100);
+    assert_eq!(ns.get_or_create(&1, || ok(big.clone())).unwrap(), big);
+    cache.run_pending_tasks();
+    assert_eq!(ns.get(&1), None);
+    assert_eq!(cache.weighted_size(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Toggle and counters
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_toggle_is_honoured_mid_run() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<&'static str, u32>("n");
+    let other_handle = cache.clone();
+    let runs = AtomicU32::new(0);
+    let mut seen = Vec::new();
+    for i in 0..100u32 {
+        match i {
+            40 => other_handle.set_enabled(false),
+            70 => other_handle.set_enabled(true),
+            _ => {}
+        }
+        let v = ns
+            .get_or_create(&"k", || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                ok(i)
+            })
+            .unwrap();
+        seen.push(v);
+    }
+    // Cached from 0, every call creates while off (40..70), cached again from 70.
+    assert!(seen[..40].iter().all(|&v| v == 0));
+    assert_eq!(seen[40..70], (40..70).collect::<Vec<_>>()[..]);
+    assert!(seen[70..].iter().all(|&v| v == 70), "{:?}", &seen[70..]);
+    assert_eq!(runs.load(Ordering::SeqCst), 1 + 30 + 1);
+    let s = stats(&cache);
+    assert_eq!(s.bypasses, 30, "{s:?}");
+    assert!(cache.is_enabled());
+}
+
+#[test]
+fn while_disabled_reads_miss_and_writes_do_not_resurface_later() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert(&1, &1).unwrap();
+    cache.set_enabled(false);
+    assert_eq!(ns.get(&1), None);
+    ns.insert(&1, &2).unwrap(); // not stored, but the old value is dropped
+    cache.set_enabled(true);
+    assert_eq!(ns.get(&1), None, "the value from before the write is gone");
+    let disabled = Cache::builder().enabled(false).build().unwrap();
+    assert!(!disabled.is_enabled());
+    let d = disabled.namespace::<u32, u32>("n");
+    d.insert(&1, &1).unwrap();
+    assert_eq!(d.get(&1), None);
+}
+
+#[test]
+fn a_value_created_while_the_toggle_flips_off_is_not_stored() {
+    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert(&1, &1).unwrap();
+    clock.advance(70 * SECOND); // stale: the next call refreshes
+    let v = ns.get_or_create(&1, || {
+        cache.set_enabled(false); // flipped by an operator while the creator runs
+        ok(2)
+    });
+    assert_eq!(v.unwrap(), 2);
+    cache.set_enabled(true);
+    assert_eq!(
+        ns.get_or_create(&1, || ok(3)).unwrap(),
+        3,
+        "neither 1 nor 2"
+    );
+}
+
+#[test]
+fn every_lookup_counts_once() {
+    let (cache, clock) = manual(10 * SECOND, 10 * SECOND);
+    let ns = cache.namespace::<u32, u32>("n");
+    assert_eq!(ns.get(&1), None); // miss
+    ns.get_or_create(&1, || ok(1)).unwrap(); // miss + creation
+    ns.get_or_create(&1, || ok(2)).unwrap(); // hit
+    assert_eq!(ns.get(&1), Some(1)); // hit
+    clock.advance(15 * SECOND);
+    assert_eq!(ns.get(&1), None); // miss (stale is not served by get)
+    ns.get_or_create(&1, || ok(3)).unwrap(); // miss: this caller refreshes
+    let s = stats(&cache);
+    assert_eq!(
+        (s.hits, s.misses, s.stale_serves, s.creations, s.coalesced),
+        (2, 4, 0, 2, 0),
+        "{s:?}"
+    );
+    cache.set_enabled(false);
+    ns.get(&1);
+    assert_eq!(stats(&cache).bypasses, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec limits, decoding and sealing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters() {
+    let cache = Cache::builder()
+        .clock(ManualCacheClock::new())
+        .codec(Codec::new().with_max_bytes(32))
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<u32, String>("n");
+    let long = "x".repeat(100);
+    assert_eq!(
+        ns.insert(&1, &long).unwrap_err().kind(),
+        ErrorKind::PayloadTooLarge
+    );
+    let results: Vec<_> = thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    ns.get_or_create(&1, || {
+                        wait_until("3 waiters", || stats(&cache).coalesced == 3);
+                        ok(long.clone())
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        match r {
+            Err(CreateError::Codec(e)) => assert_eq!(e.kind(), ErrorKind::PayloadTooLarge),
+            other => panic!("expected a codec error, got {other:?}"),
+        }
+    }
+    assert_eq!(stats(&cache).creations, 1);
+    // A key that JSON cannot represent is refused too (a map with non-string keys).
+    let odd = cache.namespace::<BTreeMap<Vec<u8>, u8>, u8>("odd");
+    let key = BTreeMap::from([(vec![1], 1)]);
+    assert_eq!(odd.insert(&key, &1).unwrap_err().kind(), ErrorKind::Codec);
+}
+
+#[test]
+fn an_entry_of_another_type_is_a_miss_and_is_replaced() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    cache
+        .namespace::<u32, String>("n")
+        .insert(&1, &"text".into())
+        .unwrap();
+    let numbers = cache.namespace::<u32, u64>("n");
+    assert_eq!(numbers.get(&1), None);
+    assert_eq!(numbers.get_or_create(&1, || ok(7)).unwrap(), 7);
+    assert_eq!(numbers.get(&1), Some(7));
+    assert!(stats(&cache).decode_failures >= 1);
+}
+
+#[test]
+fn sealed_entries_round_trip_and_weigh_the_documented_overhead() {
+    let clock = ManualCacheClock::new();
+    let ring = KeyRing::builder().primary(Key::generate()).build().unwrap();
+    let cache = Cache::builder()
+        .clock(clock.clone())
+        .seal_with(ring)
+        .ttl(10 * SECOND)
+        .build()
+        .unwrap();
+    assert!(cache.is_sealed());
+    let ns = cache.namespace::<String, Profile>("users");
+    let key = "ann".to_string();
+    ns.insert(&key, &profile(1)).unwrap();
+    assert_eq!(ns.get(&key), Some(profile(1)));
+    assert_eq!(ns.get(&"bob".to_string()), None);
+    cache.run_pending_tasks();
+    let plain = serde_json::to_vec(&profile(1)).unwrap().len() as u64;
+    // 1 version byte + 4 key id + 12 nonce + 16 tag, the key's JSON ("ann" = 5), the overhead.
+    assert_eq!(
+        cache.weighted_size(),
+        plain + 33 + 5 + Cache::ENTRY_OVERHEAD
+    );
+    assert_eq!(
+        ns.get_or_create(&"bob".to_string(), || ok(profile(2)))
+            .unwrap(),
+        profile(2)
+    );
+    assert_eq!(ns.get(&"bob".to_string()), Some(profile(2)));
+    ns.clear();
+    assert_eq!(ns.get(&key), None);
+    clock.advance(10 * SECOND);
+    assert_eq!(stats(&cache).decode_failures, 0);
+}
+
+#[test]
+fn sealed_waiters_open_the_shared_entry() {
+    let ring = KeyRing::generate();
+    let cache = Cache::builder()
+        .clock(ManualCacheClock::new())
+        .seal_with(ring)
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<u32, Profile>("n");
+    let results: Vec<_> = thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    ns.get_or_create(&1, || {
+                        wait_until("7 waiters", || stats(&cache).coalesced == 7);
+                        ok(profile(3))
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in results {
+        assert_eq!(r.unwrap(), profile(3));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memoize and regions
+// ---------------------------------------------------------------------------------------------
+
+/// Stand-ins for arguments that must not be part of the key.
+struct Connection(AtomicU32);
+struct Logger;
+
+fn load(conn: &Connection, _log: &Logger, user: u64, lang: &str) -> Result<String, Boom> {
+    conn.0.fetch_add(1, Ordering::SeqCst);
+    if user == 0 {
+        return Err(Boom(0));
+    }
+    Ok(format!("{user}:{lang}"))
+}
+
+#[test]
+fn memoize_keys_on_the_chosen_arguments_only() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let greet = cache.namespace::<(u64, String), String>("greet").memoize(
+        |(_, _, user, lang): &(&Connection, &Logger, u64, &str)| (*user, lang.to_string()),
+        |(conn, log, user, lang)| load(conn, log, user, lang),
+    );
+    let (c1, c2) = (Connection(AtomicU32::new(0)), Connection(AtomicU32::new(0)));
+    assert_eq!(greet.call((&c1, &Logger, 1, "en")).unwrap(), "1:en");
+    assert_eq!(greet.call((&c2, &Logger, 1, "en")).unwrap(), "1:en");
+    assert_eq!(greet.call((&c2, &Logger, 1, "fr")).unwrap(), "1:fr");
+    assert_eq!(c1.0.load(Ordering::SeqCst) + c2.0.load(Ordering::SeqCst), 2);
+    assert!(matches!(
+        greet.call((&c1, &Logger, 0, "en")),
+        Err(CreateError::Create(_))
+    ));
+    greet.namespace().clear();
+    assert_eq!(greet.call((&c1, &Logger, 1, "en")).unwrap(), "1:en");
+    assert_eq!(c1.0.load(Ordering::SeqCst), 3);
+    assert!(format!("{greet:?}").contains("greet"));
+}
+
+#[tokio::test]
+async fn memoize_works_with_async_functions() {
+    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let calls = Arc::new(AtomicU32::new(0));
+    let fetch = cache.namespace::<u64, String>("fetch").memoize(
+        |(id, _): &(u64, Arc<AtomicU32>)| *id,
+        |(id, calls): (u64, Arc<AtomicU32>)| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            ok(format!("doc {id}"))
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            fetch.call_async((4, Arc::clone(&calls))).await.unwrap(),
+            "doc 4"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn regions_are_built_from_deserialized_configuration() {
+    let configs: BTreeMap<String, RegionConfig> = serde_json::from_str(
+        r#"{
+            "short": { "ttl_secs": 10, "grace_secs": 5, "capacity_bytes": 65536,
+                       "namespaces": { "hot": { "ttl_secs": 2 } } },
+            "long": { "ttl_secs": 3600, "enabled": false }
+        }"#,
+    )
+    .unwrap();
+    let clock = ManualCacheClock::new();
+    let regions = CacheRegions::builder()
+        .regions(configs)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert_eq!(regions.len(), 2);
+    let short = regions.get("short").unwrap();
+    let long = regions.get("long").unwrap();
+    assert_eq!(short.capacity_bytes(), 65536);
+    assert!(short.is_enabled() && !long.is_enabled());
+    let hot = short.namespace::<u32, u32>("hot");
+    let warm = short.namespace::<u32, u32>("warm");
+    assert_eq!((hot.ttl(), hot.grace()), (2 * SECOND, 5 * SECOND));
+    assert_eq!((warm.ttl(), warm.grace()), (10 * SECOND, 5 * SECOND));
+    hot.insert(&1, &1).unwrap();
+    warm.insert(&1, &1).unwrap();
+    clock.advance(3 * SECOND);
+    assert_eq!((hot.get(&1), warm.get(&1)), (None, Some(1)));
+    // Regions are separate caches: toggling one leaves the other alone.
+    long.set_enabled(true);
+    short.set_enabled(false);
+    let l = long.namespace::<u32, u32>("n");
+    l.insert(&1, &1).unwrap();
+    assert_eq!(l.get(&1), Some(1));
+    assert_eq!(warm.get(&1), None);
+    assert!(Cache::from_regions([("x", RegionConfig::default())]).is_ok());
+    assert!(serde_json::from_str::<HashMap<String, RegionConfig>>(
+        r#"{"x": {"ttl_secs": 1, "capacity": 5}}"#
+    )
+    .is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn debug_output_holds_no_keys_values_or_secrets() {
+    let key = Key::generate();
+    let ring = KeyRing::builder().primary(key.clone()).build().unwrap();
+    let cache = Cache::builder()
+        .clock(ManualCacheClock::new())
+        .seal_with(ring.clone())
+        .name("region-a")
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<String, String>("users");
+    ns.insert(&"secret-key-text".into(), &"secret-value-text".into())
+        .unwrap();
+    let builder = Cache::builder().seal_with(ring);
+    let texts = [
+        format!("{cache:?}"),
+        format!("{ns:?}"),
+        format!("{builder:?}"),
+        format!("{:?}", cache.stats()),
+    ];
+    for t in &texts {
+        assert!(!t.contains("secret-key-text"), "{t}");
+        assert!(!t.contains("secret-value-text"), "{t}");
+        assert!(!t.contains(key.to_base64().as_str()), "{t}");
+    }
+    assert!(texts[0].contains("region-a") && texts[1].contains("users"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model-based property test of expiry
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert { key: u8, ttl_ms: u16 },
+    Create { key: u8 },
+    Advance { ms: u16 },
+    Get { key: u8 },
+    Invalidate { key: u8 },
+    Clear,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..8, 1u16..2000).prop_map(|(key, ttl_ms)| Op::Insert { key, ttl_ms }),
+        (0u8..8).prop_map(|key| Op::Create { key }),
+        (0u16..1500).prop_map(|ms| Op::Advance { ms }),
+        (0u8..8).prop_map(|key| Op::Get { key }),
+        (0u8..8).prop_map(|key| Op::Invalidate { key }),
+        Just(Op::Clear),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Against a model (a map of value and fresh-until time), with a grace period: `get` returns
+    /// exactly the fresh values; `get_or_create` returns the fresh value, or the stale one is
+    /// refreshed (no concurrency here, so this caller always refreshes), or creates.
+    #[test]
+    fn expiry_matches_a_model(ops in proptest::collection::vec(op(), 1..60)) {
+        const TTL: Duration = Duration::from_millis(1000);
+        const GRACE: Duration = Duration::from_millis(500);
+        let (cache, clock) = manual(TTL, GRACE);
+        let ns: Namespace<u8, u32> = cache.namespace("m");
+        let mut model: HashMap<u8, (u32, Duration)> = HashMap::new();
+        let mut now = Duration::ZERO;
+        let mut next = 0u32;
+        for op in ops {
+            match op {
+                Op::Insert { key, ttl_ms } => {
+                    next += 1;
+                    let ttl = Duration::from_millis(u64::from(ttl_ms));
+                    ns.insert_with_ttl(&key, &next, ttl).unwrap();
+                    model.insert(key, (next, now + ttl));
+                }
+                Op::Create { key } => {
+                    next += 1;
+                    let got = ns.get_or_create(&key, || ok(next)).unwrap();
+                    let expected = match model.get(&key) {
+                        Some(&(v, until)) if now < until => v,
+                        _ => {
+                            model.insert(key, (next, now + TTL));
+                            next
+                        }
+                    };
+                    prop_assert_eq!(got, expected);
+                }
+                Op::Advance { ms } => {
+                    let d = Duration::from_millis(u64::from(ms));
+                    clock.advance(d);
+                    now += d;
+                }
+                Op::Get { key } => {
+                    let expected = model.get(&key).filter(|(_, until)| now < *until).map(|(v, _)| *v);
+                    prop_assert_eq!(ns.get(&key), expected);
+                }
+                Op::Invalidate { key } => {
+                    ns.invalidate(&key);
+                    model.remove(&key);
+                }
+                Op::Clear => {
+                    ns.clear();
+                    model.clear();
+                }
+            }
+        }
+    }
+}
