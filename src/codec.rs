@@ -172,34 +172,50 @@ impl Codec {
 
 /// Whether the JSON text nests arrays/objects deeper than `max`. A linear scan that tracks
 /// strings and escapes; it does not validate (the parser does), it only bounds the parser's work.
+/// String contents, usually most of a payload, are skipped with `memchr` rather than walked byte
+/// by byte: on a 1 KiB value this scan was a fifth of a session round trip before.
 fn nesting_depth_exceeds(bytes: &[u8], max: usize) -> bool {
     let mut depth: usize = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut rest = bytes;
+    while let Some(at) = rest
+        .iter()
+        .position(|b| matches!(b, b'"' | b'[' | b'{' | b']' | b'}'))
+    {
+        let (Some(&b), Some(after)) = (rest.get(at), rest.get(at.saturating_add(1)..)) else {
+            return false;
+        };
+        rest = after;
         match b {
-            b'"' => in_string = true,
+            b'"' => match skip_string(rest) {
+                Some(after_string) => rest = after_string,
+                None => return false,
+            },
             b'[' | b'{' => {
                 depth = depth.saturating_add(1);
                 if depth > max {
                     return true;
                 }
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => depth = depth.saturating_sub(1),
         }
     }
     false
+}
+
+/// The bytes after the string that `s` starts inside (just past its opening quote), or `None` if
+/// the string never closes.
+fn skip_string(mut s: &[u8]) -> Option<&[u8]> {
+    loop {
+        let at = memchr::memchr2(b'"', b'\\', s)?;
+        let escape = s.get(at) == Some(&b'\\');
+        // An escape consumes the next byte, whatever it is (`\"` does not end the string).
+        s = s
+            .get(at.saturating_add(if escape { 2 } else { 1 })..)
+            .unwrap_or_default();
+        if !escape {
+            return Some(s);
+        }
+    }
 }
 
 /// A `serde_json` error as ours, without its message: `serde_json` quotes input in some messages
@@ -263,6 +279,22 @@ mod tests {
             kind(c.encode(&serde_json::json!([[[[1]]]]))),
             ErrorKind::PayloadTooDeep
         );
+    }
+
+    #[test]
+    fn depth_scan_handles_escapes_and_unclosed_strings() {
+        let c = Codec::new().with_max_depth(3);
+        // An escaped backslash ends right before the closing quote: the brackets after count.
+        assert_eq!(
+            kind(c.decode_value(br#"["\\",[[[1]]]]"#)),
+            ErrorKind::PayloadTooDeep
+        );
+        assert!(c.decode_value(br#"["\\",[[1]]]"#).is_ok());
+        // An escaped quote does not end the string: the brackets inside it do not count.
+        assert!(c.decode_value(br#"["\"[[[[[",1]"#).is_ok());
+        // A string that never closes hides nothing from the parser, which refuses it.
+        assert_eq!(kind(c.decode_value(br#"["[[[[[["#)), ErrorKind::Codec);
+        assert!(!nesting_depth_exceeds(br#"["\"#, 0) || nesting_depth_exceeds(b"[", 0));
     }
 
     #[test]

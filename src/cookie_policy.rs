@@ -18,6 +18,10 @@ use crate::error::{Error, ErrorKind};
 /// asks for at least 4096; Chromium and Firefox enforce about that).
 pub const MAX_SET_COOKIE_LEN: usize = 4096;
 
+/// Bytes of the `Set-Cookie` budget a policy must leave for the value: enough for a small
+/// session in any mode (an empty session seals to about 130 characters).
+const MIN_VALUE_ROOM: usize = 512;
+
 /// The longest persistent lifetime browsers honour (Chromium and Firefox cap Max-Age and Expires
 /// at 400 days; RFC 6265bis §5.5).
 pub const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
@@ -359,7 +363,8 @@ impl CookiePolicyBuilder {
     /// RFC 6265 token; a Path that does not start with `/` or contains `;` or control
     /// characters; a Domain that is not a plain host name; SameSite=None or Partitioned without
     /// Secure; a `__Host-` name without Secure, with a Path other than `/`, or with a Domain; a
-    /// `__Secure-` name without Secure.
+    /// `__Secure-` name without Secure; a name, Path and Domain so long that less than 512 bytes
+    /// of the 4096-byte `Set-Cookie` budget remain for the session.
     pub fn build(self) -> Result<CookiePolicy, Error> {
         let p = self.policy;
         let bad = |msg: String| Err(Error::new(ErrorKind::InvalidConfig, msg));
@@ -403,6 +408,18 @@ impl CookiePolicyBuilder {
         }
         if lower.starts_with("__secure-") && !p.secure {
             return bad("a __Secure- cookie requires Secure".into());
+        }
+        // The deletion cookie is not allowed to fail (a logout must always reach the browser),
+        // so the attributes themselves must leave room in the budget, with space for a session.
+        let attributes = p
+            .render_removal(&p.chunk_name(p.max_chunks().saturating_sub(1)))
+            .len();
+        if attributes.saturating_add(MIN_VALUE_ROOM) > MAX_SET_COOKIE_LEN {
+            return bad(format!(
+                "the cookie name, Path and Domain take {attributes} bytes of the \
+                 {MAX_SET_COOKIE_LEN}-byte Set-Cookie budget, leaving less than \
+                 {MIN_VALUE_ROOM} for the session"
+            ));
         }
         Ok(p)
     }
