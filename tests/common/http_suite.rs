@@ -189,6 +189,15 @@ macro_rules! http_suite {
             oversized_session_is_refused_and_kept,
             concurrent_first_requests_get_distinct_sessions,
             concurrent_increments_on_one_session,
+            checklist_01_no_cookie_no_set_cookie,
+            checklist_28_duplicate_names_valid_cookie_wins,
+            checklist_29_malformed_neighbours_keep_our_cookie,
+            checklist_30_thousands_of_tiny_cookies,
+            checklist_31_only_our_exact_name_is_read,
+            checklist_32_concurrent_first_requests_are_independent,
+            checklist_33_logout_deletion_mirrors_issued_cookie,
+            checklist_34_oversized_session_is_a_typed_error,
+            checklist_36_crate_errors_are_opaque,
         );
     };
     (@cases $start:path; $($case:ident),* $(,)?) => {
@@ -1054,6 +1063,421 @@ pub async fn concurrent_increments_on_one_session(start: &impl StartServer) {
     let count = r.json()["count"].as_u64().expect("a count");
     assert!((1..=REQUESTS).contains(&count), "final count {count}");
     assert_eq!(r.expect_me("ann", count), id, "still the same session");
+
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security checklist rows at the HTTP edge (`SECURITY-CHECKLIST.md`; core-level versions of the
+// same rows are in tests/checklist.rs)
+// ---------------------------------------------------------------------------------------------
+
+/// Assert every `Set-Cookie` of a response is complete (it parses, with our name) and at most
+/// 4096 bytes.
+fn assert_cookies_within_budget(r: &Reply) {
+    for raw in &r.set_cookies {
+        assert!(
+            raw.len() <= sealed_session::MAX_SET_COOKIE_LEN,
+            "{}: a {}-byte Set-Cookie",
+            r.what,
+            raw.len()
+        );
+        let c = Cookie::parse(raw.as_str())
+            .unwrap_or_else(|e| panic!("{}: unparsable Set-Cookie {raw:?}: {e}", r.what));
+        assert_eq!(c.name(), COOKIE_NAME, "{}: {raw}", r.what);
+    }
+}
+
+/// Checklist row 1: no cookie, no session and no `Set-Cookie`, unless the handler writes.
+pub async fn checklist_01_no_cookie_no_set_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+
+    for (what, cookie) in [
+        ("no Cookie header", None),
+        ("foreign cookies only", Some("a=1; b=2")),
+    ] {
+        for path in ["/api/me", "/"] {
+            let mut request = get(&c, &server, path);
+            if let Some(cookie) = cookie {
+                request = with_cookie(request, cookie);
+            }
+            let r = send(format!("{what}: {path}"), request).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+            r.expect_no_set_cookie();
+        }
+        let mut request = get(&c, &server, "/api/counter");
+        if let Some(cookie) = cookie {
+            request = with_cookie(request, cookie);
+        }
+        let r = send(format!("{what}: counter (writes)"), request).await;
+        r.expect_json(StatusCode::OK, &json!({ "count": 1 }));
+        r.expect_issued();
+    }
+
+    server.stop().await;
+}
+
+/// Checklist row 28: with two or more cookies of our name, the valid one is used whatever the
+/// attacker's cookie (garbage, tampered, empty, over-long, or a valid token of another
+/// deployment) and whatever the order, in one `Cookie` header or two.
+pub async fn checklist_28_duplicate_names_valid_cookie_wins(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let elsewhere = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let victim = token_for(&c, &server, "ann").await;
+    let foreign = token_for(&c, &elsewhere, "mallory").await;
+    elsewhere.stop().await;
+
+    let mut tampered = victim.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last - 3] = if tampered[last - 3] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let tampered = String::from_utf8(tampered).expect("ASCII");
+    let valid = session_pair(&victim);
+    for (kind, attacker) in [
+        ("garbage", session_pair("garbage")),
+        ("tampered", session_pair(&tampered)),
+        ("empty", session_pair("")),
+        ("over-long", session_pair(&"A".repeat(5000))),
+        ("another deployment's valid token", session_pair(&foreign)),
+    ] {
+        for (order, header) in [
+            ("attacker first", format!("{attacker}; {valid}")),
+            ("victim first", format!("{valid}; {attacker}")),
+        ] {
+            let what = format!("{kind}, {order}");
+            let r = send(what, with_cookie(get(&c, &server, "/api/me"), &header)).await;
+            r.expect_me("ann", 0);
+            r.expect_no_set_cookie();
+        }
+        for (order, first, second) in [
+            ("two headers, attacker first", &attacker, &valid),
+            ("two headers, victim first", &valid, &attacker),
+        ] {
+            let r = send(
+                format!("{kind}, {order}"),
+                get(&c, &server, "/api/me")
+                    .header(COOKIE, first.as_str())
+                    .header(COOKIE, second.as_str()),
+            )
+            .await;
+            r.expect_me("ann", 0);
+            r.expect_no_set_cookie();
+        }
+    }
+
+    server.stop().await;
+}
+
+/// Checklist row 29: unrelated malformed pairs around ours (`null;`, pairs without `=`, empty
+/// names, junk names, non-UTF-8 bytes) never hide our cookie.
+pub async fn checklist_29_malformed_neighbours_keep_our_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+    let ours = session_pair(&token);
+    let junk: &[u8] = b"null; =; =x; ;;; a; b=c=d; \"q\"=1; session; sessionx=1; $Version=1; \
+                        x=\"unterminated; \xff\xfe=\x80";
+
+    for (what, header) in [
+        ("before", [junk, b"; ", ours.as_bytes()].concat()),
+        ("after", [ours.as_bytes(), b"; ", junk].concat()),
+        (
+            "around",
+            [junk, b"; ", ours.as_bytes(), b"; ", junk].concat(),
+        ),
+    ] {
+        let value = reqwest::header::HeaderValue::from_bytes(&header).expect("a header value");
+        let r = send(what, get(&c, &server, "/api/me").header(COOKIE, value)).await;
+        r.expect_me("ann", 0);
+        r.expect_no_set_cookie();
+    }
+    let junk_header = reqwest::header::HeaderValue::from_bytes(junk).expect("a header value");
+    let r = send(
+        "junk in a header of its own",
+        get(&c, &server, "/api/me")
+            .header(COOKIE, junk_header)
+            .header(COOKIE, ours.as_str()),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    r.expect_no_set_cookie();
+
+    server.stop().await;
+}
+
+/// Checklist row 30: a header of a thousand tiny cookies costs bounded work and still finds
+/// ours; of many cookies with our name, only the first `MAX_CANDIDATES` are ever opened.
+pub async fn checklist_30_thousands_of_tiny_cookies(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+
+    let tiny: String = (0..1000).map(|i| format!("c{i}=v; ")).collect();
+    let header = format!("{tiny}{}", session_pair(&token));
+    let started = std::time::Instant::now();
+    let r = send(
+        "1000 tiny cookies",
+        with_cookie(get(&c, &server, "/api/me"), &header),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    r.expect_no_set_cookie();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let garbage = |n: usize| vec![session_pair("garbage"); n].join("; ");
+    let bound = sealed_session::MAX_CANDIDATES;
+    let header = format!("{}; {}", garbage(bound - 1), session_pair(&token));
+    let r = send(
+        "our cookie at the bound",
+        with_cookie(get(&c, &server, "/api/me"), &header),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    let header = format!("{}; {}", garbage(bound), session_pair(&token));
+    let r = send(
+        "our cookie past the bound",
+        with_cookie(get(&c, &server, "/api/me"), &header),
+    )
+    .await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+
+    server.stop().await;
+}
+
+/// Checklist row 31: only our exact cookie name is read: our valid token under another name
+/// leaves the session fresh, and is never opened (a refused cookie would be deleted).
+pub async fn checklist_31_only_our_exact_name_is_read(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+
+    for name in [
+        "Session",
+        "SESSION",
+        "sessionx",
+        "xsession",
+        "session.1",
+        "__Host-session",
+    ] {
+        for value in [token.as_str(), "garbage"] {
+            let header = format!("{name}={value}");
+            let r = send(
+                format!("{name}=…"),
+                with_cookie(get(&c, &server, "/api/me"), &header),
+            )
+            .await;
+            r.expect_fresh_me();
+            r.expect_no_set_cookie();
+        }
+    }
+
+    server.stop().await;
+}
+
+/// Checklist row 32: 100 concurrent first requests, each logging in a different user, get
+/// independent sessions: each client reads back its own user under its own id.
+pub async fn checklist_32_concurrent_first_requests_are_independent(start: &impl StartServer) {
+    const CLIENTS: usize = 100;
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let base = Arc::new(server.base_url.clone());
+    let barrier = Arc::new(tokio::sync::Barrier::new(CLIENTS));
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..CLIENTS {
+        let (base, barrier) = (Arc::clone(&base), Arc::clone(&barrier));
+        tasks.spawn(async move {
+            let b = browser();
+            let user = format!("user-{i}");
+            barrier.wait().await;
+            let r = send(
+                format!("client {i}: login"),
+                b.post(format!("{base}/api/login"))
+                    .json(&json!({ "user": user })),
+            )
+            .await;
+            r.expect_json(StatusCode::OK, &json!({ "user": user }));
+            r.expect_issued();
+            let r = send(format!("client {i}: me"), b.get(format!("{base}/api/me"))).await;
+            r.expect_me(&user, 0)
+        });
+    }
+    let mut ids = HashSet::new();
+    while let Some(joined) = tasks.join_next().await {
+        ids.insert(joined.expect("a client task"));
+    }
+    assert_eq!(ids.len(), CLIENTS, "distinct session ids");
+
+    server.stop().await;
+}
+
+/// Checklist row 33: the logout deletion cookie repeats the issued cookie's Path, Domain,
+/// Secure, SameSite, Partitioned and HttpOnly, with `Max-Age=0` and an `Expires` in the past.
+pub async fn checklist_33_logout_deletion_mirrors_issued_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    let r = send("login", login(&b, &server, "ann")).await;
+    r.expect_issued();
+    let issued = Cookie::parse(r.set_cookies[0].clone()).expect("a Set-Cookie");
+    let r = send("logout", b.post(server.url("/api/logout"))).await;
+    r.expect_deletion();
+    let deleted = Cookie::parse(r.set_cookies[0].clone()).expect("a Set-Cookie");
+    let attributes = |c: &Cookie<'_>| {
+        (
+            c.name().to_owned(),
+            c.path().map(str::to_owned),
+            c.domain().map(str::to_owned),
+            c.secure().unwrap_or(false),
+            c.http_only().unwrap_or(false),
+            c.same_site(),
+            c.partitioned().unwrap_or(false),
+        )
+    };
+    assert_eq!(
+        attributes(&deleted),
+        attributes(&issued),
+        "{}",
+        r.set_cookies[0]
+    );
+    assert_eq!(deleted.max_age(), Some(cookie::time::Duration::ZERO));
+    match deleted.expires() {
+        Some(Expiration::DateTime(t)) => assert!(t < cookie::time::OffsetDateTime::now_utc()),
+        other => panic!("Expires {other:?}"),
+    }
+
+    server.stop().await;
+}
+
+/// The largest `/api/big?bytes=N` the session still holds (found by bisection), asserting on
+/// the way that every response's `Set-Cookie`s are complete and within 4096 bytes, and that a
+/// refusal is the application's `413`. Leaves the session holding N bytes.
+async fn largest_big(b: &Client, server: &RunningServer) -> usize {
+    let big = |n: usize| get(b, server, &format!("/api/big?bytes={n}"));
+    let (mut lo, mut hi) = (0usize, 4096usize);
+    let r = send("big 4096", big(hi)).await;
+    r.expect_json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &json!({ "error": "session_too_large" }),
+    );
+    assert_cookies_within_budget(&r);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        let r = send(format!("big {mid}"), big(mid)).await;
+        assert_cookies_within_budget(&r);
+        if r.status == StatusCode::OK {
+            r.expect_json(StatusCode::OK, &json!({ "bytes": mid }));
+            lo = mid;
+        } else {
+            r.expect_json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &json!({ "error": "session_too_large" }),
+            );
+            hi = mid;
+        }
+    }
+    // Shrink first, so that storing N again is a change and issues a cookie to measure.
+    send("big 0", big(0))
+        .await
+        .expect_json(StatusCode::OK, &json!({ "bytes": 0 }));
+    let r = send(format!("big {lo} again"), big(lo)).await;
+    r.expect_json(StatusCode::OK, &json!({ "bytes": lo }));
+    assert_cookies_within_budget(&r);
+    let largest = r.set_cookies.iter().map(String::len).max().unwrap_or(0);
+    assert!(
+        largest > sealed_session::MAX_SET_COOKIE_LEN - 4,
+        "the largest session's cookie is {largest} bytes"
+    );
+    lo
+}
+
+/// Checklist row 34: a session that would need a `Set-Cookie` over 4096 bytes is a typed error
+/// the application sees (`ensure_fits`, answered `413` by the demo); no response ever carries a
+/// truncated or over-long `Set-Cookie`.
+pub async fn checklist_34_oversized_session_is_a_typed_error(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    send("login", login(&b, &server, "ann"))
+        .await
+        .expect_issued();
+
+    let n = largest_big(&b, &server).await;
+    let r = send(
+        format!("big {}", n + 1),
+        get(&b, &server, &format!("/api/big?bytes={}", n + 1)),
+    )
+    .await;
+    r.expect_json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &json!({ "error": "session_too_large" }),
+    );
+    assert_cookies_within_budget(&r);
+    let r = send("me after the refusal", get(&b, &server, "/api/me")).await;
+    r.expect_me("ann", 0);
+
+    server.stop().await;
+}
+
+/// Checklist row 36: an error the crate causes is opaque: a session that fits exactly, grown by
+/// a handler that does not check `ensure_fits` (the counter), makes the adapter answer `500`
+/// with an empty body and no `Set-Cookie`, and the client's session is intact. Hostile cookies
+/// cause no error response at all.
+pub async fn checklist_36_crate_errors_are_opaque(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+
+    largest_big(&b, &server).await;
+    let r = send_raw(
+        "counter on a full session",
+        get(&b, &server, "/api/counter"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}: {}",
+        r.what,
+        r.text()
+    );
+    assert!(r.body.is_empty(), "{}: body {:?}", r.what, r.text());
+    r.expect_no_set_cookie();
+    let r = send("me after the 500", get(&b, &server, "/api/me")).await;
+    let me = r.expect_me_anonymous(0);
+    assert_eq!(me.len(), 22);
+    r.expect_no_set_cookie();
+
+    let c = bare_client();
+    for (what, value) in [
+        ("garbage", b"session=!!!".to_vec()),
+        (
+            "over-long",
+            format!("session={}", "A".repeat(6000)).into_bytes(),
+        ),
+        ("non-UTF-8", b"session=\xff\xfe\xfd".to_vec()),
+    ] {
+        let value = reqwest::header::HeaderValue::from_bytes(&value).expect("a header value");
+        let r = send(what, get(&c, &server, "/api/me").header(COOKIE, value)).await;
+        r.expect_fresh_me();
+        r.expect_deletion();
+    }
 
     server.stop().await;
 }

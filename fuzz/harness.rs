@@ -1,0 +1,699 @@
+//! The fuzz harness: one entry point per fuzz target, shared by the cargo-fuzz targets in
+//! `fuzz/fuzz_targets/` (each includes this file with `#[path = "../harness.rs"] mod harness;`)
+//! and by `tests/fuzz_corpus.rs`, which replays every committed corpus file through the same
+//! functions under `cargo test`.
+//!
+//! Each entry point takes arbitrary bytes, must never panic on its own account, and checks the
+//! crate against an oracle written independently of it:
+//!
+//! - [`open_token`]: the bytes as a token, opened by one opener per mode and by one that opens
+//!   every mode. A rejection before the tag check must be exactly the one the documented opening
+//!   order predicts ([`predicted_rejection`], with its own strict base64url decoder); anything
+//!   that gets past those checks is `BadTag` or later; a token that opens is canonical, within
+//!   the size limit, of an accepted mode and under a known key.
+//! - [`cookie_header`]: the bytes as `Cookie` header values (split at `\n`), read by a plain and a
+//!   chunked [`SessionManager`]. The session must be the one the first opening candidate (by an
+//!   independent RFC 6265 pair splitter, at most [`MAX_CANDIDATES`]) gives, or fresh with the
+//!   first candidate's rejection; nothing is opened when our cookie name is absent; the response
+//!   cookies (a deletion for a refused cookie, then a written session) are each at most 4096
+//!   bytes, parse back, and the written one opens again.
+//! - [`cookie_policy`]: the bytes as a cookie name, Path, Domain and flags. The builder either
+//!   refuses with `InvalidConfig`, or every cookie it renders (first cookie and deletion) is a
+//!   valid header value that re-parses to exactly the configured attributes; conservative
+//!   well-formed policies must build.
+//! - [`payload_decode`]: the bytes as an envelope payload (and flags) sealed with a known key, then
+//!   opened: it opens exactly when `serde_json` accepts the bytes and the flags, size and depth
+//!   limits hold, to the same value, and is otherwise `Rejection::Decode`.
+//!
+//! [`seeds`] generates the deterministic part of the committed corpus (valid tokens and headers
+//! under the harness's fixed keys and fixed nonces).
+
+// A panic here is a finding (the fuzzer's crash), never a crash on the crate's behalf; each fuzz
+// target uses only one entry point.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "fuzz harness: a panic is a finding; each target uses one entry point"
+)]
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use sealed_session::{
+    Chunking, Codec, CookieLifetime, CookiePolicy, ErrorKind, Key, KeyId, KeyRing, ManualClock,
+    Mode, Rejection, SameSite, Sealer, SessionManager, Timestamps, UnixTime, MAX_CANDIDATES,
+    MAX_SET_COOKIE_LEN,
+};
+use serde_json::Value;
+
+/// The fixed time every token is sealed and opened at (2023-11-14T22:13:20Z).
+pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+/// The cookie name of every manager and sealer here.
+pub const NAME: &str = "session";
+/// The session id in generated seeds (22 base64url characters: 16 zero bytes).
+pub const SEED_SESSION_ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+fn secret(seed: u8) -> Vec<u8> {
+    (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(seed).rotate_left(3))
+        .collect()
+}
+
+/// The primary key (id `0x000000a1`).
+pub static KEY_A: LazyLock<Key> = LazyLock::new(|| {
+    Key::try_from(&secret(1)[..])
+        .unwrap()
+        .with_id(KeyId::new(0xa1))
+});
+/// An older key (id `0x000000b2`): opens, and its tokens are re-sealed.
+pub static KEY_B: LazyLock<Key> = LazyLock::new(|| {
+    Key::try_from(&secret(2)[..])
+        .unwrap()
+        .with_id(KeyId::new(0xb2))
+});
+/// The key ids the ring knows.
+pub static KNOWN: LazyLock<[KeyId; 2]> = LazyLock::new(|| [KEY_A.id(), KEY_B.id()]);
+
+fn ring() -> KeyRing {
+    KeyRing::builder()
+        .primary(KEY_A.clone())
+        .older(KEY_B.clone())
+        .build()
+        .unwrap()
+}
+
+/// One opener per mode (opening only that mode), then one that opens every mode.
+pub static OPENERS: LazyLock<Vec<(Vec<Mode>, Sealer)>> = LazyLock::new(|| {
+    let mut out: Vec<(Vec<Mode>, Sealer)> = Mode::ALL
+        .into_iter()
+        .map(|m| {
+            let s = Sealer::builder(ring(), NAME).mode(m).build().unwrap();
+            (vec![m], s)
+        })
+        .collect();
+    let all = Mode::ALL
+        .into_iter()
+        .fold(Sealer::builder(ring(), NAME), |b, m| b.also_open(m))
+        .build()
+        .unwrap();
+    out.push((Mode::ALL.to_vec(), all));
+    out
+});
+
+/// The largest payload [`payload_decode`] accepts (the codec's default limit).
+pub const PAYLOAD_MAX_BYTES: usize = Codec::DEFAULT_MAX_BYTES;
+
+/// One sealer per mode for [`payload_decode`]: tokens up to 64 KiB, the default codec.
+pub static PAYLOAD_SEALERS: LazyLock<Vec<Sealer>> = LazyLock::new(|| {
+    Mode::ALL
+        .into_iter()
+        .map(|m| {
+            Sealer::builder(ring(), NAME)
+                .mode(m)
+                .max_token_len(1 << 16)
+                .build()
+                .unwrap()
+        })
+        .collect()
+});
+
+fn manager(chunks: Option<usize>) -> SessionManager {
+    SessionManager::builder(ring())
+        .with_cookie_name(NAME)
+        .with_chunking(chunks.map(Chunking::new))
+        .with_clock(Arc::new(ManualClock::new(NOW)))
+        .build()
+        .unwrap()
+}
+
+/// A manager with one cookie per session, and one that splits sessions across up to 3 cookies.
+pub static MANAGERS: LazyLock<[SessionManager; 2]> =
+    LazyLock::new(|| [manager(None), manager(Some(3))]);
+
+// ---------------------------------------------------------------------------------------------
+// open_token
+// ---------------------------------------------------------------------------------------------
+
+/// Strict base64url without padding (RFC 4648 §5), written independently of the crate's
+/// decoder: only `A-Z a-z 0-9 - _`, no `=`, a length ≡ 1 (mod 4) is invalid, and the unused low
+/// bits of the last character must be zero.
+pub fn strict_base64url(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        match c {
+            b'A'..=b'Z' => Some(u32::from(c - b'A')),
+            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+            b'-' => Some(62),
+            b'_' => Some(63),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
+    for chunk in bytes.chunks(4) {
+        let mut acc: u32 = 0;
+        for &c in chunk {
+            acc = (acc << 6) | value(c)?;
+        }
+        match chunk.len() {
+            4 => out.extend_from_slice(&acc.to_be_bytes()[1..]),
+            3 => {
+                if acc & 0b11 != 0 {
+                    return None;
+                }
+                out.extend_from_slice(&((acc >> 2) as u16).to_be_bytes());
+            }
+            2 => {
+                if acc & 0b1111 != 0 {
+                    return None;
+                }
+                out.push((acc >> 4) as u8);
+            }
+            _ => unreachable!("a length of 1 mod 4 was refused above"),
+        }
+    }
+    Some(out)
+}
+
+/// The inverse of [`strict_base64url`].
+pub fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut acc = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            acc |= u32::from(b) << (16 - 8 * i);
+        }
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((acc >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// The rejection the documented opening order (SECURITY.md, "Opening order", steps 1–4)
+/// predicts for a token, or `None` when the token passes every check before the tag.
+pub fn predicted_rejection(
+    token: &str,
+    max_len: usize,
+    accepted: &[Mode],
+    known: &[KeyId],
+) -> Option<Rejection> {
+    if token.len() > max_len {
+        return Some(Rejection::TooLarge);
+    }
+    let Some(bytes) = strict_base64url(token) else {
+        return Some(Rejection::Malformed);
+    };
+    let Some(&version) = bytes.first() else {
+        return Some(Rejection::Malformed);
+    };
+    let Some(mode) = Mode::from_version_byte(version) else {
+        return Some(Rejection::UnsupportedVersion);
+    };
+    if bytes.len() < mode.overhead() {
+        return Some(Rejection::Malformed);
+    }
+    if !accepted.contains(&mode) {
+        return Some(Rejection::UnsupportedVersion);
+    }
+    let kid = KeyId::new(u32::from_be_bytes(bytes[1..5].try_into().unwrap()));
+    if !known.contains(&kid) {
+        return Some(Rejection::UnknownKey);
+    }
+    None
+}
+
+/// Fuzz target `open_token`: arbitrary bytes as a token.
+pub fn open_token(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for (accepted, opener) in OPENERS.iter() {
+        let predicted = predicted_rejection(&text, opener.max_token_len(), accepted, &*KNOWN);
+        match opener.open_at::<Value>(NOW, &text) {
+            Ok(opened) => {
+                assert_eq!(
+                    predicted, None,
+                    "opened a token the order refuses: {text:?}"
+                );
+                let meta = opened.meta();
+                assert!(accepted.contains(&meta.mode()), "{text:?}");
+                assert!(KNOWN.contains(&meta.key_id()), "{text:?}");
+                let bytes = strict_base64url(&text).expect("an opened token is strict base64url");
+                assert_eq!(base64url(&bytes), text, "an opened token is canonical");
+                assert_eq!(bytes.first(), Some(&meta.mode().version_byte()));
+                // Opening is a pure function of the token and the time.
+                let again = opener.open_at::<Value>(NOW, &text).expect("opens twice");
+                assert_eq!(again.value(), opened.value());
+            }
+            Err(rejection) => match predicted {
+                Some(expected) => assert_eq!(
+                    rejection, expected,
+                    "the opening order predicts {expected:?} for {text:?}"
+                ),
+                None => assert!(
+                    !matches!(
+                        rejection,
+                        Rejection::TooLarge
+                            | Rejection::Malformed
+                            | Rejection::UnsupportedVersion
+                            | Rejection::UnknownKey
+                    ),
+                    "{rejection:?} after every check before the tag passed, for {text:?}"
+                ),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cookie_header
+// ---------------------------------------------------------------------------------------------
+
+/// The values of the cookies named `name` in `Cookie` header values, in order, at most
+/// [`MAX_CANDIDATES`]: RFC 6265 pairs split at `;`, blank segments skipped, name and value
+/// trimmed, pairs without `=` or with an empty name skipped, non-UTF-8 bytes replaced.
+pub fn candidates(values: &[&[u8]], name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in values {
+        let text = String::from_utf8_lossy(raw);
+        for segment in text.split(';') {
+            let Some((n, v)) = segment.trim().split_once('=') else {
+                continue;
+            };
+            let n = n.trim();
+            if !n.is_empty() && n == name && out.len() < MAX_CANDIDATES {
+                out.push(v.trim().to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn parse_set_cookie(raw: &str) -> cookie::Cookie<'_> {
+    assert!(
+        raw.len() <= MAX_SET_COOKIE_LEN,
+        "a Set-Cookie of {} bytes",
+        raw.len()
+    );
+    assert!(
+        http::HeaderValue::from_str(raw).is_ok(),
+        "not a header value: {raw:?}"
+    );
+    cookie::Cookie::parse(raw).unwrap_or_else(|e| panic!("unparsable Set-Cookie {raw:?}: {e}"))
+}
+
+/// Fuzz target `cookie_header`: arbitrary bytes as `Cookie` header values, one per line.
+pub fn cookie_header(data: &[u8]) {
+    let values: Vec<&[u8]> = data.split(|&b| b == b'\n').take(16).collect();
+    let mentions_name = data.windows(NAME.len()).any(|w| w == NAME.as_bytes());
+    for (index, manager) in MANAGERS.iter().enumerate() {
+        let chunked = index == 1;
+        let session = manager.load_from_cookie_headers(values.iter().copied());
+        let id = session.id();
+        let rejection = session.rejection();
+        if !mentions_name {
+            assert!(session.is_new() && rejection.is_none() && id.is_none());
+        }
+        if !chunked {
+            // The first candidate that opens is the session; otherwise the first rejection.
+            let mut expected_id = None;
+            let mut first_rejection = None;
+            for candidate in candidates(&values, NAME) {
+                match manager.sealer().open_at::<Value>(NOW, &candidate) {
+                    Ok(opened) => {
+                        expected_id = Some(opened.value()["id"].as_str().unwrap().to_owned());
+                        break;
+                    }
+                    Err(r) => {
+                        first_rejection.get_or_insert(r);
+                    }
+                }
+            }
+            assert_eq!(id.map(|i| i.to_string()), expected_id, "{data:?}");
+            if expected_id.is_none() {
+                assert_eq!(rejection, first_rejection, "{data:?}");
+                assert!(session.is_new());
+            } else {
+                assert_eq!(rejection, None);
+            }
+        }
+        // The response for an untouched session: a deletion for a refused cookie, or nothing
+        // (a valid session sealed at NOW needs no refresh; one under the older key is re-sealed).
+        let out = manager
+            .finish_at(NOW, &session)
+            .expect("an untouched session");
+        for raw in &out {
+            let c = parse_set_cookie(raw);
+            assert!(
+                c.name() == NAME || c.name().starts_with("session."),
+                "{raw}"
+            );
+            if rejection.is_some() {
+                assert_eq!(c.value(), "", "{raw}");
+                assert_eq!(c.max_age(), Some(cookie::time::Duration::ZERO), "{raw}");
+            }
+        }
+        if rejection.is_some() {
+            assert!(!out.is_empty(), "a refused cookie is deleted");
+        } else if session.is_new() {
+            assert!(out.is_empty(), "{out:?}");
+        }
+        // Writing always produces cookies within the budget that open to what was written.
+        session.insert("fuzz", &"written").unwrap();
+        let out = manager
+            .finish_at(NOW, &session)
+            .expect("a small session fits");
+        let mut header = String::new();
+        for raw in &out {
+            let c = parse_set_cookie(raw);
+            if !c.value().is_empty() {
+                header.push_str(&format!("{}={}; ", c.name(), c.value()));
+            }
+        }
+        let reopened = manager.load_from_cookie_headers([header.as_bytes()]);
+        assert_eq!(
+            reopened.get::<String>("fuzz").unwrap().as_deref(),
+            Some("written")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cookie_policy
+// ---------------------------------------------------------------------------------------------
+
+/// A conservative, certainly valid shape: the builder must accept it.
+fn plainly_valid(name: &str, path: &str, domain: Option<&str>) -> bool {
+    let word = |s: &str, extra: &[u8]| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    };
+    let name_ok = word(name, b"-_") && !name.starts_with("__") && name.len() <= 64;
+    let path_ok =
+        path == "/" || (path.starts_with('/') && word(&path[1..], b"-_/") && path.len() <= 200);
+    let domain_ok = domain.is_none_or(|d| {
+        let labels: Vec<&str> = d.split('.').collect();
+        labels.len() <= 4
+            && labels.iter().all(|l| {
+                (1..=20).contains(&l.len())
+                    && l.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+    });
+    name_ok && path_ok && domain_ok
+}
+
+/// Fuzz target `cookie_policy`: byte 0 holds the flags (bits 0–1 SameSite, 2 Secure,
+/// 3 HttpOnly, 4 Partitioned, 5 a Domain, 6 a persistent lifetime, 7 chunking), byte 1 the
+/// persistent lifetime in days; the rest is the name, Path and Domain separated by `0x00`
+/// (non-UTF-8 bytes replaced).
+pub fn cookie_policy(data: &[u8]) {
+    let (flags, rest) = data.split_first().map_or((0, data), |(f, r)| (*f, r));
+    let (days, rest) = rest.split_first().map_or((0, rest), |(d, r)| (*d, r));
+    let mut fields = rest.splitn(3, |&b| b == 0).map(String::from_utf8_lossy);
+    let name = fields.next().unwrap_or_default().into_owned();
+    let path = fields.next().unwrap_or_default().into_owned();
+    let domain = fields.next().map(|d| d.into_owned());
+    let domain = if flags & 0x20 != 0 { domain } else { None };
+    let same_site = match flags & 3 {
+        0 => SameSite::Strict,
+        2 => SameSite::None,
+        _ => SameSite::Lax,
+    };
+    let secure = flags & 0x04 != 0;
+    let http_only = flags & 0x08 != 0;
+    let partitioned = flags & 0x10 != 0;
+    let lifetime = if flags & 0x40 != 0 {
+        CookieLifetime::Persistent(Duration::from_secs(u64::from(days) * 86_400 + 1))
+    } else {
+        CookieLifetime::BrowserSession
+    };
+    let chunking = (flags & 0x80 != 0).then(|| Chunking::new(usize::from(days % 17)));
+
+    let mut builder = CookiePolicy::builder(name.clone())
+        .path(path.clone())
+        .same_site(same_site)
+        .secure(secure)
+        .http_only(http_only)
+        .partitioned(partitioned)
+        .lifetime(lifetime)
+        .chunking(chunking);
+    if let Some(d) = &domain {
+        builder = builder.domain(d.clone());
+    }
+    let policy = match builder.build() {
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");
+            assert!(
+                !e.message().contains(['\r', '\n', '\0']),
+                "the message quotes raw control characters: {e:?}"
+            );
+            let needs_secure = same_site == SameSite::None || partitioned || name.starts_with("__");
+            assert!(
+                !(plainly_valid(&name, &path, domain.as_deref()) && (secure || !needs_secure)),
+                "refused a plainly valid policy {name:?} {path:?} {domain:?}: {e}"
+            );
+            return;
+        }
+        Ok(p) => p,
+    };
+
+    // What the policy reports is what was asked, and the prefixes' rules hold.
+    assert_eq!(policy.name(), name);
+    assert_eq!(policy.path(), path);
+    assert_eq!(policy.domain(), domain.as_deref());
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("__host-") {
+        assert!(secure && path == "/" && domain.is_none(), "{name:?}");
+    }
+    if lower.starts_with("__secure-") || same_site == SameSite::None || partitioned {
+        assert!(secure, "{name:?} {same_site:?} partitioned={partitioned}");
+    }
+
+    let value = "AbC-_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let expires_at = NOW.checked_add(Duration::from_secs(30 * 86_400)).unwrap();
+    let expected_max_age = match lifetime {
+        CookieLifetime::BrowserSession => None,
+        CookieLifetime::Persistent(d) => Some(d.min(Duration::from_secs(30 * 86_400)).as_secs()),
+    };
+    let chunk_names = (0..policy.max_chunks()).map(|i| policy.chunk_name(i));
+    for chunk_name in chunk_names {
+        let first = match policy.render(&chunk_name, value, NOW, lifetime, Some(expires_at)) {
+            Ok(rendered) => Some(rendered),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::SessionTooLarge, "{e}");
+                assert!(
+                    chunk_name.len() + path.len() + domain.as_ref().map_or(0, String::len)
+                        > MAX_SET_COOKIE_LEN - 200
+                );
+                None
+            }
+        };
+        let removal = policy.render_removal(&chunk_name);
+        let cases = first
+            .iter()
+            .map(|r| (r.as_str(), value, expected_max_age))
+            .chain([(removal.as_str(), "", Some(0))]);
+        for (rendered, expected_value, max_age) in cases {
+            assert!(
+                http::HeaderValue::from_str(rendered).is_ok(),
+                "not a header value: {rendered:?}"
+            );
+            let c = cookie::Cookie::parse(rendered)
+                .unwrap_or_else(|e| panic!("unparsable {rendered:?}: {e}"));
+            assert_eq!(c.name(), chunk_name, "{rendered}");
+            assert_eq!(c.value(), expected_value, "{rendered}");
+            assert_eq!(c.path(), Some(path.as_str()), "{rendered}");
+            let domain_back = domain.as_deref().map(|d| d.strip_prefix('.').unwrap_or(d));
+            assert_eq!(c.domain(), domain_back, "{rendered}");
+            assert_eq!(c.secure().unwrap_or(false), secure, "{rendered}");
+            assert_eq!(c.http_only().unwrap_or(false), http_only, "{rendered}");
+            assert_eq!(c.partitioned().unwrap_or(false), partitioned, "{rendered}");
+            let same_site_back = match same_site {
+                SameSite::Strict => cookie::SameSite::Strict,
+                SameSite::Lax => cookie::SameSite::Lax,
+                SameSite::None => cookie::SameSite::None,
+            };
+            assert_eq!(c.same_site(), Some(same_site_back), "{rendered}");
+            let max_age_back = c.max_age().map(|d| d.whole_seconds());
+            assert_eq!(
+                max_age_back,
+                max_age.map(|s| i64::try_from(s).unwrap()),
+                "{rendered}"
+            );
+            // Exactly the attributes we set: nothing smuggled in through a value.
+            let expected_attrs = 2 // Path, SameSite
+                + usize::from(secure)
+                + usize::from(http_only)
+                + usize::from(partitioned)
+                + usize::from(domain.is_some())
+                + if max_age.is_some() { 2 } else { 0 };
+            assert_eq!(rendered.matches("; ").count(), expected_attrs, "{rendered}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// payload_decode
+// ---------------------------------------------------------------------------------------------
+
+/// The nesting depth of a JSON value (a scalar is 0).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A typed target for the payload, to reach the struct paths of serde (duplicate fields,
+/// out-of-range numbers).
+#[derive(Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Typed {
+    n: u8,
+    s: Option<String>,
+    v: Option<Vec<i64>>,
+}
+
+/// Fuzz target `payload_decode`: byte 0 picks the mode (low 2 bits) and whether byte 1 is the
+/// envelope's flags (bit 7; otherwise the flags are the JSON codec's `0x01`); the rest is the
+/// payload, sealed with a known key and opened.
+pub fn payload_decode(data: &[u8]) {
+    let (selector, rest) = data.split_first().map_or((0, data), |(s, r)| (*s, r));
+    let (flags, payload) = if selector & 0x80 != 0 {
+        rest.split_first().map_or((1, rest), |(f, r)| (*f, r))
+    } else {
+        (1, rest)
+    };
+    let mode = Mode::ALL[usize::from(selector & 3)];
+    let sealer = &PAYLOAD_SEALERS[usize::from(selector & 3)];
+    let times = Timestamps {
+        created: NOW,
+        issued: NOW,
+        expires: NOW.checked_add(Duration::from_secs(3600)).unwrap(),
+    };
+    let nonce = vec![0x5a; mode.nonce_len()];
+    let token = match sealer.seal_raw_for_vectors(NOW, &times, flags, payload, &nonce) {
+        Ok(token) => token,
+        Err(e) => {
+            assert_eq!(e.kind(), ErrorKind::PayloadTooLarge, "{e}");
+            assert!(mode.encoded_len(payload.len()) > sealer.max_token_len());
+            return;
+        }
+    };
+    let reference = serde_json::from_slice::<Value>(payload).ok();
+    let within_limits = payload.len() <= PAYLOAD_MAX_BYTES
+        && reference
+            .as_ref()
+            .is_some_and(|v| depth(v) <= Codec::DEFAULT_MAX_DEPTH);
+    let acceptable = flags == 1 && within_limits;
+    match sealer.open_at::<Value>(NOW, &token) {
+        Ok(opened) => {
+            assert!(
+                acceptable,
+                "opened a payload serde_json or the limits refuse"
+            );
+            assert_eq!(Some(opened.value()), reference.as_ref());
+            assert_eq!(opened.meta().times(), times);
+        }
+        Err(r) => {
+            assert!(!acceptable, "refused an acceptable payload: {r:?}");
+            assert_eq!(r, Rejection::Decode);
+        }
+    }
+    // The codec on its own (no flags) agrees.
+    assert_eq!(Codec::new().decode_value(payload).is_ok(), within_limits);
+    // A typed target: the codec accepts exactly what serde_json and the limits accept.
+    let typed_reference = serde_json::from_slice::<Typed>(payload).ok();
+    let typed = sealer.open_at::<Typed>(NOW, &token);
+    match typed {
+        Ok(opened) => {
+            assert!(acceptable);
+            assert_eq!(Some(opened.value()), typed_reference.as_ref());
+        }
+        Err(r) => {
+            assert_eq!(r, Rejection::Decode);
+            assert!(!acceptable || typed_reference.is_none());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic seeds
+// ---------------------------------------------------------------------------------------------
+
+fn seal_fixed(sealer: &Sealer, payload: &[u8], nonce_byte: u8) -> String {
+    let times = Timestamps {
+        created: NOW,
+        issued: NOW,
+        expires: NOW.checked_add(sealer.lifetime()).unwrap(),
+    };
+    let nonce = vec![nonce_byte; sealer.mode().nonce_len()];
+    sealer
+        .seal_raw_for_vectors(NOW, &times, 1, payload, &nonce)
+        .unwrap()
+}
+
+fn session_payload(data: &str) -> Vec<u8> {
+    format!(r#"{{"id":"{SEED_SESSION_ID}","data":{data}}}"#).into_bytes()
+}
+
+/// The generated part of the corpus: `(target, file name, bytes)`. Valid tokens and headers
+/// under the harness's fixed keys and nonces, so regenerating gives the same bytes.
+pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, mode) in Mode::ALL.into_iter().enumerate() {
+        let (_, sealer) = &OPENERS[i];
+        let token = seal_fixed(sealer, br#"{"user":"ann","n":1}"#, 7);
+        out.push((
+            "open_token",
+            format!("valid-{}", mode.as_str()),
+            token.into_bytes(),
+        ));
+    }
+    let older = Sealer::builder(
+        KeyRing::builder().primary(KEY_B.clone()).build().unwrap(),
+        NAME,
+    )
+    .build()
+    .unwrap();
+    out.push((
+        "open_token",
+        "valid-older-key".to_owned(),
+        seal_fixed(&older, b"[]", 9).into_bytes(),
+    ));
+
+    let plain = MANAGERS[0].sealer();
+    let token = seal_fixed(plain, &session_payload(r#"{"user":"ann"}"#), 3);
+    let cases = [
+        ("valid-alone", format!("{NAME}={token}")),
+        (
+            "valid-among-neighbours",
+            format!("theme=dark; null; ={NAME}; {NAME}={token}; lang=en"),
+        ),
+        (
+            "garbage-then-valid",
+            format!("{NAME}=garbage; {NAME}={token}"),
+        ),
+        (
+            "two-headers",
+            format!("{NAME}=AAAA; other=1\n{NAME}={token}"),
+        ),
+        (
+            "chunked",
+            format!("{NAME}={}; {NAME}.1={}", &token[..100], &token[100..]),
+        ),
+    ];
+    for (name, header) in cases {
+        out.push(("cookie_header", name.to_owned(), header.into_bytes()));
+    }
+    out
+}

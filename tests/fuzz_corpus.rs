@@ -1,0 +1,158 @@
+//! Replays the committed fuzz corpus under `cargo test`: every file in `fuzz/corpus/<target>/`
+//! (and in `fuzz/regressions/<target>/`, where inputs that once crashed a target are kept) goes
+//! through the same harness function the cargo-fuzz target runs (`fuzz/harness.rs`), so the
+//! corpus and its oracles are checked on every CI run without a fuzzer or a nightly toolchain.
+//!
+//! The valid tokens and headers among the seeds are generated deterministically by
+//! `harness::seeds()` (fixed keys, nonces and time); `generated_seeds_are_committed` checks the
+//! committed files are exactly those. To rewrite them after a format change:
+//! `REGENERATE_FUZZ_SEEDS=1 cargo test --features test-vectors --test fuzz_corpus`.
+
+// clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
+// here a panic is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn dir(kind: &str, target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind)
+        .join(target)
+}
+
+/// The files of a corpus folder, sorted, without hidden files; none if the folder is absent.
+fn files(folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let corpus = files(&dir("corpus", target));
+    assert!(
+        corpus.len() >= 5,
+        "{target}: only {} corpus files",
+        corpus.len()
+    );
+    let regressions = files(&dir("regressions", target));
+    for file in corpus.iter().chain(&regressions) {
+        let data = fs::read(file).expect("a corpus file");
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(
+            outcome.is_ok(),
+            "{target}: {} fails the harness (reproduce with `cargo fuzz run --sanitizer none \
+             {target} {}`)",
+            file.display(),
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn open_token_corpus() {
+    replay("open_token", harness::open_token);
+}
+
+#[test]
+fn cookie_header_corpus() {
+    replay("cookie_header", harness::cookie_header);
+}
+
+#[test]
+fn cookie_policy_corpus() {
+    replay("cookie_policy", harness::cookie_policy);
+}
+
+#[test]
+fn payload_decode_corpus() {
+    replay("payload_decode", harness::payload_decode);
+}
+
+#[test]
+fn generated_seeds_are_committed() {
+    let regenerate = std::env::var_os("REGENERATE_FUZZ_SEEDS").is_some();
+    for (target, name, bytes) in harness::seeds() {
+        let path = dir("corpus", target).join(&name);
+        if regenerate {
+            fs::write(&path, &bytes).expect("write a seed");
+        }
+        let committed = fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == bytes,
+            "{}: the committed seed differs from harness::seeds() (see this file's docs)",
+            path.display()
+        );
+    }
+}
+
+/// The generated valid seeds really are valid, so the fuzzers start from inside the format.
+#[test]
+fn the_valid_seeds_open() {
+    use sealed_session::Mode;
+    let all_modes = &harness::OPENERS[Mode::ALL.len()].1;
+    for (target, name, bytes) in harness::seeds() {
+        if !name.starts_with("valid") {
+            continue;
+        }
+        let text = std::str::from_utf8(&bytes).expect("ASCII");
+        if target == "open_token" {
+            let opened = all_modes.open_at::<serde_json::Value>(harness::NOW, text);
+            assert!(opened.is_ok(), "{name}: {opened:?}");
+        } else {
+            let session = harness::MANAGERS[0].load_from_cookie_headers([bytes.as_slice()]);
+            assert!(!session.is_new(), "{name}: {:?}", session.rejection());
+        }
+    }
+}
+
+/// The harness's own oracle against a known answer: the strict decoder and the predicted
+/// rejections agree with the documented examples.
+#[test]
+fn the_oracles_agree_with_known_answers() {
+    use sealed_session::{Mode, Rejection};
+    assert_eq!(harness::strict_base64url(""), Some(vec![]));
+    assert_eq!(harness::strict_base64url("AQ"), Some(vec![1]));
+    assert_eq!(harness::strict_base64url("AR"), None, "non-canonical");
+    assert_eq!(harness::strict_base64url("AQ=="), None, "padding");
+    assert_eq!(harness::strict_base64url("A"), None, "1 mod 4");
+    assert_eq!(harness::strict_base64url("+/"), None, "standard alphabet");
+    assert_eq!(harness::strict_base64url("-_8"), Some(vec![0xfb, 0xff]));
+    for len in 0..64 {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        let text = harness::base64url(&bytes);
+        assert_eq!(harness::strict_base64url(&text), Some(bytes));
+    }
+    let known = [sealed_session::KeyId::new(1)];
+    let predict = |t: &str| harness::predicted_rejection(t, 4096, &[Mode::Signed], &known);
+    assert_eq!(predict(&"A".repeat(4097)), Some(Rejection::TooLarge));
+    assert_eq!(predict(""), Some(Rejection::Malformed));
+    assert_eq!(predict("AA"), Some(Rejection::UnsupportedVersion));
+    assert_eq!(predict("EQ"), Some(Rejection::Malformed), "0x11, too short");
+    assert_eq!(
+        harness::candidates(&[b" a=1; session = x ;session=y; session"], "session"),
+        vec!["x".to_owned(), "y".to_owned()]
+    );
+}
