@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every test of the crate, on a fresh machine: installs what the tests need, then runs
+# `cargo test --all-features`. This is the README's test command, and .ci/run calls it.
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh --test seal   # extra arguments go to cargo test
+#
+# Needs: the Rust toolchain. Installs (as root, with apt-get) when missing:
+#   chromium chromium-driver   for tests/browser.rs (skipped, loudly, only if they cannot be installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if bash scripts/install-browser.sh; then
+  # From here on a missing browser is a failure, not a skip.
+  export SEALED_SESSION_REQUIRE_BROWSER=1
+else
+  echo "WARNING: Chromium could not be installed; tests/browser.rs will print SKIPPED." >&2
+  echo "WARNING: install it with: apt-get update && apt-get install -y chromium chromium-driver" >&2
+fi
+
+cargo test --all-features "$@"
