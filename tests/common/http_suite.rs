@@ -31,7 +31,14 @@
 //! `bad_cookies_give_fresh_session`, `duplicate_cookie_names_keep_valid_session`,
 //! `key_rotation_reseals_then_retires`, `idle_timeout_expires_session`,
 //! `rolling_refresh_until_absolute_lifetime`, `oversized_session_is_refused_and_kept`,
-//! `concurrent_first_requests_get_distinct_sessions`, `concurrent_increments_on_one_session`.
+//! `concurrent_first_requests_get_distinct_sessions`, `concurrent_increments_on_one_session`,
+//! and the security checklist's HTTP rows: `checklist_01_no_cookie_no_set_cookie`,
+//! `checklist_28_duplicate_names_valid_cookie_wins`,
+//! `checklist_29_malformed_neighbours_keep_our_cookie`, `checklist_30_thousands_of_tiny_cookies`,
+//! `checklist_31_only_our_exact_name_is_read`,
+//! `checklist_32_concurrent_first_requests_are_independent`,
+//! `checklist_33_logout_deletion_mirrors_issued_cookie`,
+//! `checklist_34_oversized_session_is_a_typed_error`, `checklist_36_crate_errors_are_opaque`.
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
 // here a panic is a failed test, never a crash on hostile input.
