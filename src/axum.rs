@@ -140,7 +140,7 @@ fn apply<B: Default>(
         Ok(cookies) => {
             let headers = response.headers_mut();
             for cookie in cookies {
-                match HeaderValue::from_str(&cookie) {
+                match HeaderValue::try_from(cookie) {
                     Ok(v) => {
                         headers.append(header::SET_COOKIE, v);
                     }

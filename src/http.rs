@@ -180,23 +180,23 @@ impl SessionManager {
             }
         }
         let present = chunks.iter().take_while(|c| !c.is_empty()).count();
-        let mut candidates = assemble(&chunks, present);
         let incoming = chunks
             .iter()
             .rposition(|c| !c.is_empty())
             .map_or(0, |i| i + 1);
+        let mut candidates = if present == 1 && chunks.len() == 1 {
+            // Without chunking the values seen are the candidates: move them, no copy.
+            chunks.pop().unwrap_or_default()
+        } else {
+            assemble(&chunks, present)
+        };
         if candidates.is_empty() && incoming > 0 {
             // Later chunks without the first: nothing can open, but the browser should be told
             // to drop them. An empty candidate is refused as malformed, like any broken cookie.
             candidates.push(String::new());
         }
         let source = (!candidates.is_empty()).then_some(Source { candidates });
-        Session::from_state(
-            Some(self.clone()),
-            source,
-            policy.name().to_owned(),
-            incoming,
-        )
+        Session::from_state(Some(self.clone()), source, incoming)
     }
 
     /// The `Set-Cookie` values for the response, at the clock's time. See

@@ -18,7 +18,7 @@ use crate::clock::UnixTime;
 use crate::cookie_policy::CookieLifetime;
 use crate::error::{Error, ErrorKind, Rejection};
 use crate::http::SessionManager;
-use crate::seal::{Reseal, Sealer, TokenMeta};
+use crate::seal::{Reseal, TokenMeta};
 
 /// A session's random 128-bit identifier, carried inside the sealed payload. Useful in logs, to
 /// bind CSRF tokens to a session, and as a revocation handle. Displayed as 22 base64url
@@ -118,19 +118,20 @@ pub(crate) struct State {
     pub(crate) lifetime: Option<CookieLifetime>,
     /// How many cookies (chunks) the request carried under our name, to expire leftovers.
     pub(crate) incoming_chunks: usize,
-    pub(crate) cookie_name: String,
 }
 
 impl State {
     /// Open the request's cookie, once. The first candidate that opens wins; an attacker's extra
     /// cookie with our name can therefore never displace a valid one.
-    fn load(&mut self, sealer: Option<&Sealer>) {
+    fn load(&mut self, manager: Option<&SessionManager>) {
         let Some(source) = self.source.take() else {
             return;
         };
-        let Some(sealer) = sealer else {
+        let Some(manager) = manager else {
             return;
         };
+        let sealer = manager.sealer();
+        let cookie_name = manager.policy().name();
         let now = sealer.now();
         let mut first_rejection = None;
         for (i, token) in source.candidates.iter().enumerate() {
@@ -139,7 +140,7 @@ impl State {
                     let (payload, meta, reseal) = opened.into_parts();
                     if let Some(r) = first_rejection {
                         tracing::debug!(
-                            cookie = %self.cookie_name,
+                            cookie = %cookie_name,
                             reason = %r,
                             skipped = i,
                             "ignored session cookies that did not open before one that did"
@@ -158,7 +159,7 @@ impl State {
         }
         if let Some(r) = first_rejection {
             tracing::warn!(
-                cookie = %self.cookie_name,
+                cookie = %cookie_name,
                 reason = %r,
                 candidates = source.candidates.len(),
                 "session cookie rejected; starting a fresh session"
@@ -231,13 +232,12 @@ impl fmt::Debug for Session {
 impl Session {
     /// A new, empty session (no cookie).
     pub fn new() -> Self {
-        Session::from_state(None, None, String::new(), 0)
+        Session::from_state(None, None, 0)
     }
 
     pub(crate) fn from_state(
         manager: Option<SessionManager>,
         source: Option<Source>,
-        cookie_name: String,
         chunks: usize,
     ) -> Self {
         Session {
@@ -252,7 +252,6 @@ impl Session {
                 status: SessionStatus::Unchanged,
                 lifetime: None,
                 incoming_chunks: chunks,
-                cookie_name,
             })),
         }
     }
@@ -266,7 +265,7 @@ impl Session {
     /// The state, loaded.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         let mut s = self.lock_raw();
-        s.load(self.manager.as_ref().map(SessionManager::sealer));
+        s.load(self.manager.as_ref());
         s
     }
 
@@ -518,7 +517,7 @@ mod tests {
         s.clear();
         assert_eq!(s.status(), SessionStatus::Unchanged);
         s.insert("a", &1).unwrap();
-        let s2 = Session::from_state(None, None, String::new(), 0);
+        let s2 = Session::from_state(None, None, 0);
         s2.insert_value("a", Value::from(1));
         s2.lock().status = SessionStatus::Unchanged;
         s2.insert("a", &1).unwrap();
