@@ -17,16 +17,14 @@ if [ "$(id -u)" != 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 fi
 
-# The package's postinst tries to start a service; in containers without systemd that may print
-# errors without failing. The tests never use that service.
 if ! { $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends redis-server; }; then
   echo "ERROR: could not install redis-server. Run as root:" >&2
   echo "  apt-get update && apt-get install -y redis-server" >&2
   exit 1
 fi
 
-# Debian's package may start a server on 6379 where an init system exists; the tests do not need
-# it, but it is harmless. Stop only the one the package started, if any.
+# Where an init system runs, the package also starts a server on 6379: the tests do not use it
+# (they start their own on a free port) and leave it alone.
 if [ ! -x /usr/bin/redis-server ]; then
   echo "ERROR: redis-server still missing after apt-get install. Run as root:" >&2
   echo "  apt-get update && apt-get install -y redis-server" >&2

@@ -7,6 +7,7 @@
 #
 # Needs: the Rust toolchain. Installs (as root, with apt-get) when missing:
 #   chromium chromium-driver   for tests/browser.rs (skipped, loudly, only if they cannot be installed)
+#   redis-server               for tests/redis.rs (the same: SKIPPED only if it cannot be installed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,14 @@ if bash scripts/install-browser.sh; then
 else
   echo "WARNING: Chromium could not be installed; tests/browser.rs will print SKIPPED." >&2
   echo "WARNING: install it with: apt-get update && apt-get install -y chromium chromium-driver" >&2
+fi
+
+if bash scripts/install-redis.sh; then
+  # From here on a missing redis-server is a failure, not a skip.
+  export SEALED_SESSION_REQUIRE_REDIS=1
+else
+  echo "WARNING: redis-server could not be installed; tests/redis.rs will print SKIPPED." >&2
+  echo "WARNING: install it with: apt-get update && apt-get install -y redis-server" >&2
 fi
 
 cargo test --all-features "$@"

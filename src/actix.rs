@@ -140,7 +140,11 @@ where
         let manager = self.manager.clone();
         let service = Rc::clone(&self.service);
         Box::pin(async move {
+            #[cfg(feature = "redis")]
+            manager.check_revocation(&session).await;
             let mut response = service.call(req).await?;
+            #[cfg(feature = "redis")]
+            manager.record_purge(&session).await;
             match manager.finish(&session) {
                 Ok(cookies) => {
                     let headers = response.headers_mut();

@@ -122,7 +122,12 @@ where
         let manager = self.manager.clone();
         let future = self.inner.call(req);
         Box::pin(async move {
+            // The inner future has not been polled yet: the handler runs after the check.
+            #[cfg(feature = "redis")]
+            manager.check_revocation(&session).await;
             let mut response = future.await?;
+            #[cfg(feature = "redis")]
+            manager.record_purge(&session).await;
             apply(&manager, &session, &mut response);
             Ok(response)
         })

@@ -30,6 +30,20 @@
 //!
 //! Time is read from a [`CacheClock`]; tests pass a [`ManualCacheClock`] and never sleep.
 //!
+//! # Stores
+//!
+//! A [`Cache`] keeps its entries in a [`Store`]: the bounded in-memory [`MemoryStore`] (the
+//! default), or with feature `redis` a `RedisStore` shared by every process that points at the
+//! same server ([`CacheBuilder::store`]). The semantics above hold through both, by the same
+//! code: namespaces are key prefixes with an O(1) generation counter in the store, lifetimes are
+//! logical and kept inside each entry (Redis's own expiry is only a backstop at TTL plus grace),
+//! single-flight spans processes through a short lock in the store, and entries are the same
+//! codec bytes, sealed by default in a shared store (forged or altered entries are misses, and
+//! values are unreadable there). The blocking API is offered over the in-memory store only; the
+//! `*_async` methods work over every store (see [`Store`] for why). A shared store that fails or
+//! is slow never fails a lookup: the call degrades to a miss or to running the creator, within
+//! the store's timeout.
+//!
 //! ```
 //! use sealed_session::cache::{Cache, CreateError};
 //! use serde::{Deserialize, Serialize};
@@ -84,7 +98,7 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::notification::RemovalCause;
 use serde::de::DeserializeOwned;
@@ -99,18 +113,26 @@ mod entry;
 mod flight;
 mod key;
 mod memoize;
+#[cfg(feature = "redis")]
+mod redis;
 mod region;
+mod store;
 
-pub use clock::{CacheClock, ManualCacheClock, SystemCacheClock};
+pub use clock::{CacheClock, ManualCacheClock, SystemCacheClock, UnixCacheClock};
 pub use memoize::Memoized;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisStore, RedisStoreBuilder};
 pub use region::{
     CacheRegions, CacheRegionsBuilder, NamespaceConfig, NamespaceConfigBuilder, RegionConfig,
     RegionConfigBuilder,
 };
+pub use store::{MemoryStore, Store, StoreError, StoreErrorKind};
 
-use entry::{Binding, Meta, Stored};
+use entry::{Binding, Meta, SharedBinding, Stored};
 use flight::{Flight, Outcome};
 use key::{PassThrough, ProbeKey, StoreKey};
+use store::{Backend, Found, NamespaceRef, Target, Write, Written};
 
 /// What a cache key must be: structured, comparable, hashable, and serializable (for the entry's
 /// weight, for binding sealed entries to their key, and for a shared store later).
@@ -208,6 +230,9 @@ pub struct CacheStats {
     pub bypasses: u64,
     /// Entries that did not decode or open, each treated as a miss.
     pub decode_failures: u64,
+    /// Store operations that failed or timed out (a shared store only), each degraded to a miss
+    /// or to calling the creator.
+    pub store_errors: u64,
 }
 
 #[derive(Default)]
@@ -221,6 +246,7 @@ struct Counters {
     evictions: AtomicU64,
     bypasses: AtomicU64,
     decode_failures: AtomicU64,
+    store_errors: AtomicU64,
 }
 
 /// Counters are statistics, not synchronization: relaxed increments are enough.
@@ -241,6 +267,7 @@ impl Counters {
             evictions: get(&self.evictions),
             bypasses: get(&self.bypasses),
             decode_failures: get(&self.decode_failures),
+            store_errors: get(&self.store_errors),
         }
     }
 }
@@ -251,7 +278,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-type Store = moka::sync::Cache<StoreKey, Stored, PassThrough>;
+/// Creations in progress, by store key.
+type FlightMap = HashMap<StoreKey, Arc<Flight>, PassThrough>;
 
 struct NamespaceState {
     id: u64,
@@ -261,12 +289,12 @@ struct NamespaceState {
     grace: Duration,
 }
 
-struct Inner {
-    store: Store,
+struct Inner<S> {
+    store: S,
     /// The key of the keys' fingerprints (see the `key` module), random per cache.
     hasher: RandomState,
-    /// Creations in progress, by store key.
-    flights: Mutex<HashMap<StoreKey, Arc<Flight>, PassThrough>>,
+    /// Creations in progress in this process, by store key.
+    flights: Mutex<FlightMap>,
     namespaces: Mutex<HashMap<Arc<str>, Arc<NamespaceState>>>,
     declared: HashMap<String, NamespaceConfig>,
     enabled: AtomicBool,
@@ -276,11 +304,10 @@ struct Inner {
     ring: Option<KeyRing>,
     ttl: Duration,
     grace: Duration,
-    capacity: u64,
     name: Option<Arc<str>>,
 }
 
-impl Inner {
+impl<S> Inner<S> {
     fn is_enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }
@@ -289,10 +316,18 @@ impl Inner {
 /// A bounded, namespaced cache. Cheap to clone: clones share the store.
 ///
 /// Built with [`Cache::builder`]; values are read and written through typed
-/// [`Namespace`] handles from [`Cache::namespace`].
-#[derive(Clone)]
-pub struct Cache {
-    inner: Arc<Inner>,
+/// [`Namespace`] handles from [`Cache::namespace`]. `S` is the [`Store`]: the bounded in-memory
+/// [`MemoryStore`] by default, or a shared store given to [`CacheBuilder::store`].
+pub struct Cache<S = MemoryStore> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Cache<S> {
+    fn clone(&self) -> Self {
+        Cache {
+            inner: Arc::clone(&self.inner),
+        }
+    }
 }
 
 impl Cache {
@@ -325,6 +360,37 @@ impl Cache {
         CacheRegions::builder().regions(configs).build()
     }
 
+    /// The capacity in weighted bytes.
+    pub fn capacity_bytes(&self) -> u64 {
+        self.inner.store.capacity
+    }
+
+    /// The weighted size of the entries held, as of the store's last housekeeping.
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.store.moka.weighted_size()
+    }
+
+    /// The number of entries held, as of the store's last housekeeping (entries of cleared
+    /// generations count until they are evicted or expire).
+    pub fn entry_count(&self) -> u64 {
+        self.inner.store.moka.entry_count()
+    }
+
+    /// Run the store's pending housekeeping now (eviction, expiry, counters). The store does this
+    /// by itself as it is used; tests call it to observe an exact state.
+    pub fn run_pending_tasks(&self) {
+        self.inner.store.moka.run_pending_tasks();
+    }
+
+    /// Clear every namespace registered so far (a generation bump each; no entry is touched).
+    pub fn clear_all(&self) {
+        for state in lock(&self.inner.namespaces).values() {
+            state.generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<S: Store> Cache<S> {
     /// A typed handle on the namespace `name`, registering it on first use with its configured
     /// lifetimes (see [`CacheBuilder::namespace`]) or the cache's.
     ///
@@ -336,7 +402,7 @@ impl Cache {
     pub fn namespace<K: CacheKey, V: Serialize + DeserializeOwned>(
         &self,
         name: &str,
-    ) -> Namespace<K, V> {
+    ) -> Namespace<K, V, S> {
         let inner = &self.inner;
         let mut namespaces = lock(&inner.namespaces);
         let next_id = namespaces.len() as u64;
@@ -404,45 +470,20 @@ impl Cache {
         self.inner.counters.snapshot()
     }
 
-    /// The capacity in weighted bytes.
-    pub fn capacity_bytes(&self) -> u64 {
-        self.inner.capacity
-    }
-
-    /// The weighted size of the entries held, as of the store's last housekeeping.
-    pub fn weighted_size(&self) -> u64 {
-        self.inner.store.weighted_size()
-    }
-
-    /// The number of entries held, as of the store's last housekeeping (entries of cleared
-    /// generations count until they are evicted or expire).
-    pub fn entry_count(&self) -> u64 {
-        self.inner.store.entry_count()
-    }
-
-    /// Run the store's pending housekeeping now (eviction, expiry, counters). The store does this
-    /// by itself as it is used; tests call it to observe an exact state.
-    pub fn run_pending_tasks(&self) {
-        self.inner.store.run_pending_tasks();
-    }
-
-    /// Clear every namespace registered so far (a generation bump each; no entry is touched).
-    pub fn clear_all(&self) {
-        for state in lock(&self.inner.namespaces).values() {
-            state.generation.fetch_add(1, Ordering::Relaxed);
-        }
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
     }
 }
 
-impl fmt::Debug for Cache {
+impl<S: Store> fmt::Debug for Cache<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &*self.inner;
         f.debug_struct("Cache")
             .field("name", &i.name)
             .field("enabled", &i.is_enabled())
             .field("sealed", &i.ring.is_some())
-            .field("capacity_bytes", &i.capacity)
-            .field("weighted_size", &i.store.weighted_size())
+            .field("store", &i.store)
             .field("ttl", &i.ttl)
             .field("grace", &i.grace)
             .field("namespaces", &lock(&i.namespaces).len())
@@ -452,7 +493,11 @@ impl fmt::Debug for Cache {
 }
 
 /// Builds a [`Cache`]; every setting has a default, documented on its method.
-pub struct CacheBuilder {
+///
+/// `S` is the store: [`MemoryStore`], built from [`capacity_bytes`](Self::capacity_bytes), unless
+/// [`store`](Self::store) gives another.
+pub struct CacheBuilder<S = MemoryStore> {
+    store: Option<S>,
     capacity: u64,
     ttl: Duration,
     grace: Duration,
@@ -462,11 +507,13 @@ pub struct CacheBuilder {
     ring: Option<KeyRing>,
     namespaces: HashMap<String, NamespaceConfig>,
     name: Option<String>,
+    allow_unsealed: bool,
 }
 
 impl Default for CacheBuilder {
     fn default() -> Self {
         CacheBuilder {
+            store: None,
             capacity: Cache::DEFAULT_CAPACITY_BYTES,
             ttl: Cache::DEFAULT_TTL,
             grace: Duration::ZERO,
@@ -476,6 +523,7 @@ impl Default for CacheBuilder {
             ring: None,
             namespaces: HashMap::new(),
             name: None,
+            allow_unsealed: false,
         }
     }
 }
@@ -490,6 +538,63 @@ impl CacheBuilder {
         self
     }
 
+    /// Keep the entries in `store` instead of the bounded in-memory store (default: in memory).
+    /// Every other setting carries over. A shared store's entries are sealed unless
+    /// [`allow_unsealed`](Self::allow_unsealed) says otherwise, so give
+    /// [`seal_with`](Self::seal_with) a ring; its default clock is the wall clock
+    /// ([`UnixCacheClock`]), which every process reads alike.
+    #[must_use]
+    pub fn store<T: Store>(self, store: T) -> CacheBuilder<T> {
+        CacheBuilder {
+            store: Some(store),
+            capacity: self.capacity,
+            ttl: self.ttl,
+            grace: self.grace,
+            enabled: self.enabled,
+            codec: self.codec,
+            clock: self.clock,
+            ring: self.ring,
+            namespaces: self.namespaces,
+            name: self.name,
+            allow_unsealed: self.allow_unsealed,
+        }
+    }
+
+    /// Build the cache.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidConfig`] if the capacity or a TTL is zero.
+    pub fn build(self) -> Result<Cache, Error> {
+        if self.capacity == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "the cache capacity must be positive",
+            ));
+        }
+        let counters = Arc::new(Counters::default());
+        let listener = Arc::clone(&counters);
+        // No store-side expiry: it would run on the store's own clock, and costs about a tenth
+        // of a hit (its timer wheel is touched on every read). Expiry is decided from the clock
+        // on every read instead; dead entries are never served and leave by eviction, which the
+        // byte bound forces anyway.
+        let moka = moka::sync::Cache::builder()
+            .max_capacity(self.capacity)
+            .weigher(|_: &StoreKey, stored: &Stored| entry::weight(stored))
+            .eviction_listener(move |_, _, cause| {
+                if cause == RemovalCause::Size {
+                    bump(&listener.evictions);
+                }
+            })
+            .build_with_hasher(PassThrough);
+        let store = MemoryStore {
+            moka,
+            capacity: self.capacity,
+        };
+        self.assemble(store, counters)
+    }
+}
+
+impl<S: Store> CacheBuilder<S> {
     /// The default fresh lifetime of a value (default [`Cache::DEFAULT_TTL`], five minutes).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
@@ -533,11 +638,24 @@ impl CacheBuilder {
     }
 
     /// Seal every entry with AES-256-GCM-SIV under the ring's cache subkey (default: entries are
-    /// the codec's plain bytes). Entries are bound to their namespace, generation and key; one
+    /// the codec's plain bytes in memory; a shared store requires a ring, see
+    /// [`allow_unsealed`](Self::allow_unsealed)). Entries are bound to their namespace,
+    /// generation and key (and in a shared store to its prefix and the entry's lifetimes); one
     /// that does not open is a miss. Costs a key encoding, a copy and a decryption per hit.
     #[must_use]
     pub fn seal_with(mut self, ring: KeyRing) -> Self {
         self.ring = Some(ring);
+        self
+    }
+
+    /// Let a shared store hold the codec's plain JSON (default `false`: building a cache over a
+    /// shared store without [`seal_with`](Self::seal_with) is an error). A shared store is
+    /// readable and writable by anything with network access to it: unsealed, its entries can be
+    /// read there, and an entry written there is served as if this application had cached it.
+    /// Only for values that are public and whose forgery is harmless. Ignored in memory.
+    #[must_use]
+    pub fn allow_unsealed(mut self, allow: bool) -> Self {
+        self.allow_unsealed = allow;
         self
     }
 
@@ -556,7 +674,7 @@ impl CacheBuilder {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if self.capacity == 0 {
+        if self.capacity == 0 && !S::SHARED {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
                 "the cache capacity must be positive",
@@ -571,35 +689,30 @@ impl CacheBuilder {
         for (name, config) in &self.namespaces {
             config.validate(name)?;
         }
+        if S::SHARED && self.ring.is_none() && !self.allow_unsealed {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "a shared store's entries must be sealed: give the cache a key ring with \
+                 seal_with (or, for public values only, allow_unsealed(true))",
+            ));
+        }
         Ok(())
     }
 
-    /// Build the cache.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidConfig`] if the capacity or a TTL is zero.
-    pub fn build(self) -> Result<Cache, Error> {
+    /// Everything but the store, validated, around `store`.
+    fn assemble(self, store: S, counters: Arc<Counters>) -> Result<Cache<S>, Error> {
         self.validate()?;
-        let counters = Arc::new(Counters::default());
-        let listener = Arc::clone(&counters);
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemCacheClock::new()));
-        // No store-side expiry: it would run on the store's own clock, and costs about a tenth
-        // of a hit (its timer wheel is touched on every read). Expiry is decided from `clock` on
-        // every read instead; dead entries are never served and leave by eviction, which the
-        // byte bound forces anyway.
-        let store = moka::sync::Cache::builder()
-            .max_capacity(self.capacity)
-            .weigher(|_: &StoreKey, stored: &Stored| entry::weight(stored))
-            .eviction_listener(move |_, _, cause| {
-                if cause == RemovalCause::Size {
-                    bump(&listener.evictions);
-                }
-            });
+        if S::SHARED && self.ring.is_none() {
+            tracing::warn!(
+                cache = self.name.as_deref().unwrap_or(""),
+                "a cache over a shared store keeps its entries unsealed (allow_unsealed): they \
+                 are readable and forgeable by anything with access to the store"
+            );
+        }
+        let clock = self.clock.unwrap_or_else(|| store.default_clock());
         Ok(Cache {
             inner: Arc::new(Inner {
-                store: store.build_with_hasher(PassThrough),
+                store,
                 hasher: RandomState::new(),
                 flights: Mutex::new(HashMap::default()),
                 namespaces: Mutex::new(HashMap::new()),
@@ -611,17 +724,17 @@ impl CacheBuilder {
                 ring: self.ring,
                 ttl: self.ttl,
                 grace: self.grace,
-                capacity: self.capacity,
                 name: self.name.map(Arc::from),
             }),
         })
     }
 }
 
-impl fmt::Debug for CacheBuilder {
+impl<S: Store> fmt::Debug for CacheBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CacheBuilder")
             .field("name", &self.name)
+            .field("store", &self.store)
             .field("capacity_bytes", &self.capacity)
             .field("ttl", &self.ttl)
             .field("grace", &self.grace)
@@ -629,20 +742,26 @@ impl fmt::Debug for CacheBuilder {
             .field("codec", &self.codec)
             .field("clock", &self.clock)
             .field("sealed", &self.ring.is_some())
+            .field("allow_unsealed", &self.allow_unsealed)
             .field("namespaces", &self.namespaces)
             .finish()
     }
 }
 
-/// A typed handle on one namespace of a [`Cache`]: keys `K`, values `V`. Cheap to clone.
-pub struct Namespace<K, V> {
-    cache: Arc<Inner>,
+/// A typed handle on one namespace of a [`Cache`]: keys `K`, values `V`, in the store `S`. Cheap
+/// to clone.
+///
+/// The blocking methods ([`get`](Self::get), [`insert`](Self::insert),
+/// [`get_or_create`](Self::get_or_create), ...) exist over the in-memory store only; the `*_async`
+/// methods work over every [`Store`] with the same semantics.
+pub struct Namespace<K, V, S = MemoryStore> {
+    cache: Arc<Inner<S>>,
     state: Arc<NamespaceState>,
     /// `fn() -> (K, V)`: the handle stores neither, so it is `Send` and `Sync` whatever they are.
     types: PhantomData<fn() -> (K, V)>,
 }
 
-impl<K, V> Clone for Namespace<K, V> {
+impl<K, V, S> Clone for Namespace<K, V, S> {
     fn clone(&self) -> Self {
         Namespace {
             cache: Arc::clone(&self.cache),
@@ -652,11 +771,12 @@ impl<K, V> Clone for Namespace<K, V> {
     }
 }
 
-impl<K, V> fmt::Debug for Namespace<K, V> {
+impl<K, V, S> fmt::Debug for Namespace<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Namespace")
             .field("name", &self.state.name)
-            .field("generation", &self.generation())
+            // The in-memory generation; over a shared store, the last one seen there.
+            .field("generation", &self.state.generation.load(Ordering::Acquire))
             .field("ttl", &self.state.ttl)
             .field("grace", &self.state.grace)
             .finish()
@@ -664,14 +784,25 @@ impl<K, V> fmt::Debug for Namespace<K, V> {
 }
 
 impl<K, V> Namespace<K, V> {
-    /// The namespace's name.
-    pub fn name(&self) -> &str {
-        &self.state.name
-    }
-
     /// The current generation: starts at 0, bumped by every [`clear`](Self::clear).
     pub fn generation(&self) -> u64 {
         self.state.generation.load(Ordering::Acquire)
+    }
+
+    /// Drop every value of this namespace, in O(1): the generation moves on, so entries of
+    /// earlier generations are never read again and leave the store by eviction or expiry. No
+    /// other namespace and no other cache is affected. A creation in progress still answers its
+    /// waiters, but its value is stored under the old generation, so it does not repopulate the
+    /// cleared namespace.
+    pub fn clear(&self) {
+        self.state.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl<K, V, S> Namespace<K, V, S> {
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.state.name
     }
 
     /// The default fresh lifetime of values in this namespace.
@@ -682,15 +813,6 @@ impl<K, V> Namespace<K, V> {
     /// The grace period of values in this namespace.
     pub fn grace(&self) -> Duration {
         self.state.grace
-    }
-
-    /// Drop every value of this namespace, in O(1): the generation moves on, so entries of
-    /// earlier generations are never read again and leave the store by eviction or expiry. No
-    /// other namespace and no other cache is affected. A creation in progress still answers its
-    /// waiters, but its value is stored under the old generation, so it does not repopulate the
-    /// cleared namespace.
-    pub fn clear(&self) {
-        self.state.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A cached function: `function(args)` runs on a miss, and its result is cached under
@@ -720,7 +842,7 @@ impl<K, V> Namespace<K, V> {
     /// assert_eq!(db.calls.get(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn memoize<KF, F>(&self, key_of: KF, function: F) -> Memoized<K, V, KF, F> {
+    pub fn memoize<KF, F>(&self, key_of: KF, function: F) -> Memoized<K, V, KF, F, S> {
         Memoized::new(self.clone(), key_of, function)
     }
 }
@@ -759,7 +881,7 @@ enum Role<'a, K: CacheKey> {
 /// The leader's hold on its flight. Dropped without [`finish`](Self::finish) (the creator
 /// panicked, or the async call was dropped), it publishes [`Outcome::Abandoned`] so waiters retry.
 struct FlightGuard<'a, K: CacheKey> {
-    inner: &'a Inner,
+    flights: &'a Mutex<FlightMap>,
     namespace: &'a str,
     probe: ProbeKey<'a, K>,
     flight: Arc<Flight>,
@@ -776,7 +898,7 @@ impl<K: CacheKey> FlightGuard<'_, K> {
     /// and takes its outcome, rather than finding no flight and creating a second time.
     fn publish(&self, outcome: Outcome) {
         self.flight.complete(outcome);
-        let mut flights = lock(&self.inner.flights);
+        let mut flights = lock(self.flights);
         let ours = flights
             .get(self.probe.erased())
             .is_some_and(|f| Arc::ptr_eq(f, &self.flight));
@@ -803,6 +925,272 @@ impl<K: CacheKey> Drop for FlightGuard<'_, K> {
     }
 }
 
+/// A generation no store ever reports: the in-process flights of a degraded call (the store failed)
+/// are keyed by it, so that they coalesce with each other and with nothing else.
+const DEGRADED_GENERATION: u64 = u64::MAX;
+
+/// What a leader learned while another process held the creation lock.
+enum Remote<V, L> {
+    /// That process stored a fresh value.
+    Value(V, Stored),
+    /// Its lock went away without a value: the lock is ours now.
+    Lock(L),
+    /// The namespace moved to another generation meanwhile: look again from the start.
+    Moved,
+    /// The wait is over (the lock wait elapsed, or the store failed): create without the lock.
+    GiveUp,
+}
+
+/// Helpers every store shares: keys, encoding, decoding, flights.
+impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> {
+    /// The cache's clock, in nanoseconds.
+    fn now(&self) -> u64 {
+        entry::nanos(self.cache.clock.now())
+    }
+
+    fn namespace_ref(&self) -> NamespaceRef<'_> {
+        NamespaceRef {
+            id: self.state.id,
+            name: &self.state.name,
+            generation: &self.state.generation,
+            hasher: &self.cache.hasher,
+        }
+    }
+
+    /// The codec's JSON of `key`, when something needs it: a shared store names entries by it,
+    /// and sealed entries are bound to it. `None` for the in-memory, unsealed cache.
+    fn key_json(&self, key: &K) -> Result<Option<Vec<u8>>, Error> {
+        if S::SHARED || self.cache.ring.is_some() {
+            self.cache.codec.encode(key).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn target<'a>(&'a self, key: &'a K, key_json: Option<&'a [u8]>) -> Target<'a, K> {
+        Target {
+            ns: self.namespace_ref(),
+            key,
+            key_json,
+        }
+    }
+
+    /// What a sealed entry is bound to.
+    fn binding<'a>(&'a self, generation: u64, key_json: &'a [u8], meta: &Meta) -> Binding<'a> {
+        Binding {
+            namespace: &self.state.name,
+            generation,
+            key: key_json,
+            shared: S::SHARED.then(|| SharedBinding {
+                prefix: self.cache.store.prefix(),
+                times: entry::wire_times(meta.fresh_until, meta.stale_until),
+            }),
+        }
+    }
+
+    /// Decode a stored entry, header and all.
+    fn decode_stored(
+        &self,
+        generation: u64,
+        key: &K,
+        key_json: Option<&[u8]>,
+        stored: &[u8],
+    ) -> Option<V> {
+        match entry::split(stored) {
+            Some((meta, payload)) => self.decode(generation, key, key_json, &meta, payload),
+            None => {
+                bump(&self.cache.counters.decode_failures);
+                None
+            }
+        }
+    }
+
+    /// Decode (and open) an entry's payload; `None` for anything that does not, counted and
+    /// logged without the bytes.
+    fn decode(
+        &self,
+        generation: u64,
+        key: &K,
+        key_json: Option<&[u8]>,
+        meta: &Meta,
+        payload: &[u8],
+    ) -> Option<V> {
+        let inner = &*self.cache;
+        let value = match &inner.ring {
+            // Bytes that came from outside the process get every check of the codec.
+            None if S::SHARED => inner.codec.decode(payload).ok(),
+            // The codec checked these bytes (size, depth, valid JSON) when it encoded them, and
+            // they never left this process or changed since; re-running its pre-parse scan on
+            // every hit would cost about a third of the decode and could not refuse anything.
+            // They are parsed by the same parser as `Codec::decode`, so the values accepted are
+            // the same, and anything refused (another handle's value type) is still a miss.
+            None => serde_json::from_slice(payload).ok(),
+            Some(ring) => {
+                let encoded;
+                let key_json = match key_json {
+                    Some(k) => Some(k),
+                    None => {
+                        encoded = inner.codec.encode(key).ok();
+                        encoded.as_deref()
+                    }
+                };
+                key_json.and_then(|k| {
+                    entry::open(ring, &self.binding(generation, k, meta), payload)
+                        .and_then(|plain| inner.codec.decode(&plain).ok())
+                })
+            }
+        };
+        if value.is_none() {
+            bump(&inner.counters.decode_failures);
+            tracing::debug!(
+                namespace = &*self.state.name,
+                "a cache entry did not decode; treated as a miss"
+            );
+        }
+        value
+    }
+
+    /// Encode (and seal) a value for the store, with its lifetimes from now.
+    fn encode(
+        &self,
+        generation: u64,
+        key: &K,
+        key_json: Option<&[u8]>,
+        value: &V,
+        ttl: Duration,
+    ) -> Result<Stored, Error> {
+        let inner = &*self.cache;
+        let value = inner.codec.encode(value)?;
+        let encoded;
+        let key_json = match key_json {
+            Some(k) => k,
+            None => {
+                encoded = inner.codec.encode(key)?;
+                &encoded
+            }
+        };
+        let (ttl, grace) = (entry::nanos(ttl), entry::nanos(self.state.grace));
+        let fresh_until = self.now().saturating_add(ttl);
+        let mut meta = Meta {
+            weight: 0,
+            fresh_until,
+            stale_until: fresh_until.saturating_add(grace),
+        };
+        let bytes = match &inner.ring {
+            None => value,
+            Some(ring) => entry::seal(ring, &self.binding(generation, key_json, &meta), &value)?,
+        };
+        let weight = (bytes.len() as u64)
+            .saturating_add(key_json.len() as u64)
+            .saturating_add(Cache::ENTRY_OVERHEAD);
+        meta.weight = u32::try_from(weight).unwrap_or(u32::MAX);
+        Ok(entry::store(&meta, &bytes))
+    }
+
+    /// What a store's entry is worth at this moment, counting a hit or (unless it is stale,
+    /// which the caller counts) a miss.
+    fn classify(
+        &self,
+        target: &Target<'_, K>,
+        generation: u64,
+        entry: Option<Stored>,
+        tally: &mut Tally,
+    ) -> Lookup<V> {
+        let inner = &*self.cache;
+        let Some(stored) = entry else {
+            tally.count(&inner.counters.misses);
+            return Lookup::Miss;
+        };
+        if let Some((meta, payload)) = entry::split(&stored) {
+            let now = self.now();
+            if meta.is_fresh(now) {
+                let value = self.decode(generation, target.key, target.key_json, &meta, payload);
+                if let Some(value) = value {
+                    tally.count(&inner.counters.hits);
+                    return Lookup::Hit(value);
+                }
+            } else if meta.is_servable_stale(now) {
+                return Lookup::Stale(stored);
+            }
+        }
+        tally.count(&inner.counters.misses);
+        Lookup::Miss
+    }
+
+    /// The fresh value in `stored`, if it is fresh and decodes.
+    fn fresh_value(&self, target: &Target<'_, K>, generation: u64, stored: &Stored) -> Option<V> {
+        let (meta, payload) = entry::split(stored)?;
+        if !meta.is_fresh(self.now()) {
+            return None;
+        }
+        self.decode(generation, target.key, target.key_json, &meta, payload)
+    }
+
+    /// Register a flight for `probe`, or join the one in progress.
+    fn join_or_lead<'a>(&'a self, probe: ProbeKey<'a, K>, blocking: bool) -> Role<'a, K> {
+        let inner = &*self.cache;
+        let mut flights = lock(&inner.flights);
+        if let Some(flight) = flights.get(probe.erased()) {
+            return Role::Waiter(Arc::clone(flight));
+        }
+        let leader_thread = blocking.then(|| std::thread::current().id());
+        let flight = Arc::new(Flight::new(leader_thread));
+        flights.insert(probe.store_key(), Arc::clone(&flight));
+        Role::Leader(FlightGuard {
+            flights: &inner.flights,
+            namespace: &self.state.name,
+            probe,
+            flight,
+            finished: false,
+        })
+    }
+
+    /// What a waiter returns for an outcome; `None` to retry (the leader gave up, or its error
+    /// or value is of another handle's type).
+    fn resolve<E: Send + Sync + 'static>(
+        &self,
+        probe: &ProbeKey<'_, K>,
+        key_json: Option<&[u8]>,
+        outcome: Outcome,
+    ) -> Option<Result<V, CreateError<E>>> {
+        match outcome {
+            Outcome::Ready(stored) => self
+                .decode_stored(probe.generation, probe.key, key_json, &stored)
+                .map(Ok),
+            Outcome::Failed(e) => e.downcast::<E>().ok().map(|e| Err(CreateError::Create(e))),
+            Outcome::Refused(e) => Some(Err(CreateError::Codec(e))),
+            Outcome::Abandoned => None,
+        }
+    }
+
+    /// The creator's result while the cache is disabled: no store, no coalescing.
+    fn bypass<E>(&self, result: Result<V, E>) -> Result<V, CreateError<E>> {
+        result.map_err(|e| {
+            bump(&self.cache.counters.create_errors);
+            CreateError::Create(Arc::new(e))
+        })
+    }
+
+    /// Count and log a failed store operation. Logged at debug: a store that stays down fails
+    /// every call, and the store logs its own state changes once.
+    fn store_failed(&self, operation: &'static str, e: &StoreError) {
+        bump(&self.cache.counters.store_errors);
+        tracing::debug!(
+            namespace = &*self.state.name,
+            operation,
+            error = %e,
+            "cache store operation failed; degraded"
+        );
+    }
+
+    /// The store's lifetime for an entry fresh for `ttl`: the grace period too, so stale serving
+    /// still finds it.
+    fn store_lifetime(&self, ttl: Duration) -> Duration {
+        ttl.saturating_add(self.state.grace)
+    }
+}
+
+/// The blocking API, over the in-memory store.
 impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
     fn probe<'a>(&self, key: &'a K) -> ProbeKey<'a, K> {
         ProbeKey::new(&self.cache.hasher, self.state.id, self.generation(), key)
@@ -840,14 +1228,15 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
     /// Look the key up, counting a hit or (unless it is stale, which the caller counts) a miss.
     fn lookup(&self, probe: &ProbeKey<'_, K>, tally: &mut Tally) -> Lookup<V> {
         let inner = &*self.cache;
-        let Some(stored) = inner.store.get(probe.erased()) else {
+        let Some(stored) = inner.store.moka.get(probe.erased()) else {
             tally.count(&inner.counters.misses);
             return Lookup::Miss;
         };
         if let Some((meta, payload)) = entry::split(&stored) {
             let now = self.now();
             if meta.is_fresh(now) {
-                if let Some(value) = self.decode(probe, payload) {
+                if let Some(value) = self.decode(probe.generation, probe.key, None, &meta, payload)
+                {
                     tally.count(&inner.counters.hits);
                     return Lookup::Hit(value);
                 }
@@ -857,82 +1246,6 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
         }
         tally.count(&inner.counters.misses);
         Lookup::Miss
-    }
-
-    /// The cache's clock, in nanoseconds.
-    fn now(&self) -> u64 {
-        entry::nanos(self.cache.clock.now())
-    }
-
-    /// Decode a stored entry, header and all.
-    fn decode_stored(&self, probe: &ProbeKey<'_, K>, stored: &[u8]) -> Option<V> {
-        match entry::split(stored) {
-            Some((_, payload)) => self.decode(probe, payload),
-            None => {
-                bump(&self.cache.counters.decode_failures);
-                None
-            }
-        }
-    }
-
-    /// Decode (and open) an entry's payload; `None` for anything that does not, counted and
-    /// logged without the bytes.
-    fn decode(&self, probe: &ProbeKey<'_, K>, payload: &[u8]) -> Option<V> {
-        let inner = &*self.cache;
-        let value = match &inner.ring {
-            // The codec checked these bytes (size, depth, valid JSON) when it encoded them, and
-            // they never left this process or changed since; re-running its pre-parse scan on
-            // every hit would cost about a third of the decode and could not refuse anything.
-            // They are parsed by the same parser as `Codec::decode`, so the values accepted are
-            // the same, and anything refused (another handle's value type) is still a miss.
-            None => serde_json::from_slice(payload).ok(),
-            Some(ring) => inner.codec.encode(probe.key).ok().and_then(|key| {
-                let binding = Binding {
-                    namespace: &self.state.name,
-                    generation: probe.generation,
-                    key: &key,
-                };
-                entry::open(ring, &binding, payload)
-                    .and_then(|plain| inner.codec.decode(&plain).ok())
-            }),
-        };
-        if value.is_none() {
-            bump(&inner.counters.decode_failures);
-            tracing::debug!(
-                namespace = &*self.state.name,
-                "a cache entry did not decode; treated as a miss"
-            );
-        }
-        value
-    }
-
-    /// Encode (and seal) a value for the store, with its lifetimes from now.
-    fn encode(&self, probe: &ProbeKey<'_, K>, value: &V, ttl: Duration) -> Result<Stored, Error> {
-        let inner = &*self.cache;
-        let value = inner.codec.encode(value)?;
-        let key = inner.codec.encode(probe.key)?;
-        let bytes = match &inner.ring {
-            None => value,
-            Some(ring) => {
-                let binding = Binding {
-                    namespace: &self.state.name,
-                    generation: probe.generation,
-                    key: &key,
-                };
-                entry::seal(ring, &binding, &value)?
-            }
-        };
-        let weight = (bytes.len() as u64)
-            .saturating_add(key.len() as u64)
-            .saturating_add(Cache::ENTRY_OVERHEAD);
-        let (ttl, grace) = (entry::nanos(ttl), entry::nanos(self.state.grace));
-        let fresh_until = self.now().saturating_add(ttl);
-        let meta = Meta {
-            weight: u32::try_from(weight).unwrap_or(u32::MAX),
-            fresh_until,
-            stale_until: fresh_until.saturating_add(grace),
-        };
-        Ok(entry::store(&meta, &bytes))
     }
 
     /// Store `value` under `key` with the namespace's TTL.
@@ -967,46 +1280,30 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
         let probe = self.probe(key);
         if !inner.is_enabled() {
             bump(&inner.counters.bypasses);
-            inner.store.invalidate(probe.erased());
+            inner.store.moka.invalidate(probe.erased());
             return Ok(());
         }
-        let stored = self.encode(&probe, value, ttl)?;
-        inner.store.insert(probe.store_key(), stored);
+        let stored = self.encode(probe.generation, key, None, value, ttl)?;
+        inner.store.moka.insert(probe.store_key(), stored);
         Ok(())
     }
 
     /// Remove the value for `key` (whether or not the cache is enabled).
     pub fn invalidate(&self, key: &K) {
-        self.cache.store.invalidate(self.probe(key).erased());
-    }
-
-    /// Register a flight for `probe`, or join the one in progress.
-    fn join_or_lead<'a>(&'a self, probe: ProbeKey<'a, K>, blocking: bool) -> Role<'a, K> {
-        let inner = &*self.cache;
-        let mut flights = lock(&inner.flights);
-        if let Some(flight) = flights.get(probe.erased()) {
-            return Role::Waiter(Arc::clone(flight));
-        }
-        let leader_thread = blocking.then(|| std::thread::current().id());
-        let flight = Arc::new(Flight::new(leader_thread));
-        flights.insert(probe.store_key(), Arc::clone(&flight));
-        Role::Leader(FlightGuard {
-            inner,
-            namespace: &self.state.name,
-            probe,
-            flight,
-            finished: false,
-        })
+        self.cache.store.moka.invalidate(self.probe(key).erased());
     }
 
     /// The leader's double check: another leader may have stored a fresh value between this
     /// caller's miss and its registering the flight.
     fn recheck<'a>(&self, guard: FlightGuard<'a, K>) -> Result<V, FlightGuard<'a, K>> {
         let inner = &*self.cache;
-        if let Some(stored) = inner.store.get(guard.probe.erased()) {
+        if let Some(stored) = inner.store.moka.get(guard.probe.erased()) {
             if let Some((meta, payload)) = entry::split(&stored) {
                 if meta.is_fresh(self.now()) {
-                    if let Some(value) = self.decode(&guard.probe, payload) {
+                    let probe = &guard.probe;
+                    if let Some(value) =
+                        self.decode(probe.generation, probe.key, None, &meta, payload)
+                    {
                         guard.finish(Outcome::Ready(stored));
                         return Ok(value);
                     }
@@ -1024,25 +1321,29 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
     ) -> Result<V, CreateError<E>> {
         let inner = &*self.cache;
         match result {
-            Ok(value) => match self.encode(&guard.probe, &value, self.state.ttl) {
-                Ok(stored) => {
-                    // Honour a toggle flipped while the creator ran: while off, the new value
-                    // supersedes the stored one without replacing it, as in `start_bypass`.
-                    if inner.is_enabled() {
-                        inner
-                            .store
-                            .insert(guard.probe.store_key(), Arc::clone(&stored));
-                    } else {
-                        inner.store.invalidate(guard.probe.erased());
+            Ok(value) => {
+                let probe = &guard.probe;
+                match self.encode(probe.generation, probe.key, None, &value, self.state.ttl) {
+                    Ok(stored) => {
+                        // Honour a toggle flipped while the creator ran: while off, the new value
+                        // supersedes the stored one without replacing it, as in `start_bypass`.
+                        if inner.is_enabled() {
+                            inner
+                                .store
+                                .moka
+                                .insert(probe.store_key(), Arc::clone(&stored));
+                        } else {
+                            inner.store.moka.invalidate(probe.erased());
+                        }
+                        guard.finish(Outcome::Ready(stored));
+                        Ok(value)
                     }
-                    guard.finish(Outcome::Ready(stored));
-                    Ok(value)
+                    Err(e) => {
+                        guard.finish(Outcome::Refused(e.clone()));
+                        Err(CreateError::Codec(e))
+                    }
                 }
-                Err(e) => {
-                    guard.finish(Outcome::Refused(e.clone()));
-                    Err(CreateError::Codec(e))
-                }
-            },
+            }
             Err(e) => {
                 bump(&inner.counters.create_errors);
                 let e = Arc::new(e);
@@ -1052,36 +1353,13 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
         }
     }
 
-    /// What a waiter returns for an outcome; `None` to retry (the leader gave up, or its error
-    /// or value is of another handle's type).
-    fn resolve<E: Send + Sync + 'static>(
-        &self,
-        probe: &ProbeKey<'_, K>,
-        outcome: Outcome,
-    ) -> Option<Result<V, CreateError<E>>> {
-        match outcome {
-            Outcome::Ready(stored) => self.decode_stored(probe, &stored).map(Ok),
-            Outcome::Failed(e) => e.downcast::<E>().ok().map(|e| Err(CreateError::Create(e))),
-            Outcome::Refused(e) => Some(Err(CreateError::Codec(e))),
-            Outcome::Abandoned => None,
-        }
-    }
-
     /// Before running a creator while the cache is disabled: count it, and drop the stored value,
     /// which the creator is about to supersede.
     fn start_bypass(&self, key: &K) {
         let inner = &*self.cache;
         bump(&inner.counters.bypasses);
         bump(&inner.counters.creations);
-        inner.store.invalidate(self.probe(key).erased());
-    }
-
-    /// The creator's result while the cache is disabled: no store, no coalescing.
-    fn bypass<E>(&self, result: Result<V, E>) -> Result<V, CreateError<E>> {
-        result.map_err(|e| {
-            bump(&self.cache.counters.create_errors);
-            CreateError::Create(Arc::new(e))
-        })
+        inner.store.moka.invalidate(self.probe(key).erased());
     }
 
     /// The value for `key`, creating it with `create` on a miss.
@@ -1159,7 +1437,9 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
                     return self.publish(guard, result);
                 }
                 Role::Waiter(flight) => {
-                    if let Some(value) = stale.and_then(|e| self.decode_stored(&probe, &e)) {
+                    let stale =
+                        stale.and_then(|e| self.decode_stored(probe.generation, key, None, &e));
+                    if let Some(value) = stale {
                         tally.count(&inner.counters.stale_serves);
                         return Ok(value);
                     }
@@ -1168,12 +1448,152 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
                     }
                     tally.count(&inner.counters.misses);
                     bump(&inner.counters.coalesced);
-                    if let Some(result) = self.resolve(&probe, flight.wait()) {
+                    if let Some(result) = self.resolve(&probe, None, flight.wait()) {
                         return result;
                     }
                 }
             }
         }
+    }
+}
+
+/// The async API, over every store.
+impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> {
+    /// The fresh value for `key`, or `None`, as [`get`](Self::get) does; over a shared store, also
+    /// `None` (counted in [`CacheStats::store_errors`]) when the store fails or times out.
+    ///
+    /// ```
+    /// # use sealed_session::cache::Cache;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cache = Cache::builder().build()?;
+    /// let ns = cache.namespace::<u32, String>("names");
+    /// ns.insert_async(&1, &"ann".to_string()).await?;
+    /// assert_eq!(ns.get_async(&1).await.as_deref(), Some("ann"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_async(&self, key: &K) -> Option<V> {
+        let inner = &*self.cache;
+        if !inner.is_enabled() {
+            bump(&inner.counters.bypasses);
+            return None;
+        }
+        let mut tally = Tally::default();
+        let Ok(key_json) = self.key_json(key) else {
+            tally.count(&inner.counters.misses);
+            return None;
+        };
+        let target = self.target(key, key_json.as_deref());
+        match inner.store.read(&target).await {
+            Ok(Found { generation, entry }) => {
+                match self.classify(&target, generation, entry, &mut tally) {
+                    Lookup::Hit(value) => Some(value),
+                    Lookup::Stale(_) | Lookup::Miss => {
+                        tally.count(&inner.counters.misses);
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.store_failed("read", &e);
+                tally.count(&inner.counters.misses);
+                None
+            }
+        }
+    }
+
+    /// Store `value` under `key` with the namespace's TTL, as [`insert`](Self::insert) does.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert). A shared store that fails or times out is not an error here:
+    /// the write is logged and counted in [`CacheStats::store_errors`], and the key is a miss
+    /// later (unless an older value survives in the store: use
+    /// [`invalidate_async`](Self::invalidate_async), whose failure is returned, where that
+    /// matters).
+    pub async fn insert_async(&self, key: &K, value: &V) -> Result<(), Error> {
+        self.insert_with_ttl_async(key, value, self.state.ttl).await
+    }
+
+    /// Store `value` under `key`, fresh for `ttl`, as [`insert_with_ttl`](Self::insert_with_ttl)
+    /// does.
+    ///
+    /// # Errors
+    /// As [`insert_async`](Self::insert_async).
+    pub async fn insert_with_ttl_async(
+        &self,
+        key: &K,
+        value: &V,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let inner = &*self.cache;
+        let key_json = self.key_json(key)?;
+        let target = self.target(key, key_json.as_deref());
+        if !inner.is_enabled() {
+            bump(&inner.counters.bypasses);
+            if let Err(e) = inner.store.remove(&target).await {
+                self.store_failed("remove", &e);
+            }
+            return Ok(());
+        }
+        // In memory the generation is exact; over a shared store it is the last one seen, and
+        // the store refuses the write if the namespace has moved on since (then once more).
+        let mut generation = self.state.generation.load(Ordering::Acquire);
+        for _ in 0..3 {
+            let stored = self.encode(generation, key, target.key_json, value, ttl)?;
+            let write = Write {
+                generation,
+                entry: &stored,
+                lifetime: self.store_lifetime(ttl),
+                lock: None,
+                only_if_current: true,
+            };
+            match inner.store.write(&target, write).await {
+                Ok(Written::Stored) => return Ok(()),
+                Ok(Written::Superseded(current)) => generation = current,
+                Err(e) => {
+                    self.store_failed("insert", &e);
+                    return Ok(());
+                }
+            }
+        }
+        // Cleared again and again while writing: as if the write came first.
+        Ok(())
+    }
+
+    /// Remove the value for `key` (whether or not the cache is enabled).
+    ///
+    /// # Errors
+    /// A shared store that fails or times out: the value may still be there.
+    pub async fn invalidate_async(&self, key: &K) -> Result<(), StoreError> {
+        let key_json = self
+            .key_json(key)
+            .map_err(|e| StoreError::new(StoreErrorKind::Protocol, e.message().to_owned()))?;
+        let target = self.target(key, key_json.as_deref());
+        let removed = self.cache.store.remove(&target).await;
+        if let Err(e) = &removed {
+            self.store_failed("remove", e);
+        }
+        removed
+    }
+
+    /// Drop every value of this namespace in O(1), as [`clear`](Self::clear) does: over a shared
+    /// store the generation lives there, so the namespace is cleared for every process at once.
+    ///
+    /// # Errors
+    /// A shared store that fails or times out: the namespace may not be cleared.
+    pub async fn clear_async(&self) -> Result<(), StoreError> {
+        let cleared = self.cache.store.clear(&self.namespace_ref()).await;
+        if let Err(e) = &cleared {
+            self.store_failed("clear", e);
+        }
+        cleared
+    }
+
+    /// The namespace's current generation (over a shared store, as the store has it).
+    ///
+    /// # Errors
+    /// A shared store that fails or times out.
+    pub async fn generation_async(&self) -> Result<u64, StoreError> {
+        self.cache.store.generation(&self.namespace_ref()).await
     }
 
     /// The async form of [`get_or_create`](Self::get_or_create): `create` returns a future, and
@@ -1183,6 +1603,14 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
     /// A creator future that awaits this namespace for its own key waits for itself: unlike the
     /// blocking form, a task has no identity to detect it by, so that is the caller's bug to
     /// avoid.
+    ///
+    /// Over a shared store the same holds across processes: within a process the flight map
+    /// admits one creator per key, and across processes a short lock in the store (see
+    /// `RedisStore`) admits one of those; the others serve the stale value if there is one, or
+    /// wait for the creator's value up to the store's lock wait, then create themselves. When the
+    /// store fails or times out, the call degrades to single-flight within the process: the
+    /// creator runs, its value is returned (and handed to this process's waiters) but not
+    /// stored, and [`CacheStats::store_errors`] counts the failure.
     ///
     /// ```
     /// # use sealed_session::cache::Cache;
@@ -1208,34 +1636,37 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
         E: Send + Sync + 'static,
     {
         let inner = &*self.cache;
+        let key_json = self.key_json(key).map_err(CreateError::Codec)?;
+        let target = self.target(key, key_json.as_deref());
         if !inner.is_enabled() {
-            self.start_bypass(key);
+            bump(&inner.counters.bypasses);
+            bump(&inner.counters.creations);
+            if let Err(e) = inner.store.remove(&target).await {
+                self.store_failed("remove", &e);
+            }
             return self.bypass(create().await);
         }
         let mut tally = Tally::default();
         loop {
-            let probe = self.probe(key);
-            let stale = match self.lookup(&probe, &mut tally) {
+            let Found { generation, entry } = match inner.store.read(&target).await {
+                Ok(found) => found,
+                Err(e) => {
+                    self.store_failed("read", &e);
+                    return self.create_degraded(&target, &mut tally, create).await;
+                }
+            };
+            let probe = target.probe(generation);
+            let stale = match self.classify(&target, generation, entry, &mut tally) {
                 Lookup::Hit(value) => return Ok(value),
                 Lookup::Stale(entry) => Some(entry),
                 Lookup::Miss => None,
             };
-            match self.join_or_lead(probe, false) {
-                Role::Leader(guard) => {
-                    let guard = match self.recheck(guard) {
-                        Ok(value) => {
-                            tally.count(&inner.counters.hits);
-                            return Ok(value);
-                        }
-                        Err(guard) => guard,
-                    };
-                    tally.count(&inner.counters.misses);
-                    bump(&inner.counters.creations);
-                    let result = create().await;
-                    return self.publish(guard, result);
-                }
+            let guard = match self.join_or_lead(probe, false) {
+                Role::Leader(guard) => guard,
                 Role::Waiter(flight) => {
-                    if let Some(value) = stale.and_then(|e| self.decode_stored(&probe, &e)) {
+                    let stale = stale
+                        .and_then(|e| self.decode_stored(generation, key, target.key_json, &e));
+                    if let Some(value) = stale {
                         tally.count(&inner.counters.stale_serves);
                         return Ok(value);
                     }
@@ -1244,10 +1675,259 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned> Namespace<K, V> {
                     }
                     tally.count(&inner.counters.misses);
                     bump(&inner.counters.coalesced);
-                    if let Some(result) = self.resolve(&probe, flight.wait_async().await) {
+                    let outcome = flight.wait_async().await;
+                    if let Some(result) = self.resolve(&probe, target.key_json, outcome) {
+                        return result;
+                    }
+                    continue;
+                }
+            };
+            // This process's creator. Across processes, the store's lock admits one.
+            let lock = match inner.store.try_lock(&target, generation).await {
+                Ok(Some(lock)) => {
+                    // The double check: another creator may have stored a fresh value between
+                    // this caller's miss and its taking the lock.
+                    match inner.store.read(&target).await {
+                        Ok(found) if found.generation == generation => {
+                            let fresh = found.entry.and_then(|e| {
+                                self.fresh_value(&target, generation, &e).zip(Some(e))
+                            });
+                            if let Some((value, stored)) = fresh {
+                                inner.store.unlock(lock).await;
+                                tally.count(&inner.counters.hits);
+                                guard.finish(Outcome::Ready(stored));
+                                return Ok(value);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.store_failed("read", &e),
+                    }
+                    Some(lock)
+                }
+                Ok(None) => {
+                    // Another process is creating: serve the stale value if there is one.
+                    let stale_value = stale
+                        .as_ref()
+                        .and_then(|e| self.decode_stored(generation, key, target.key_json, e));
+                    if let (Some(value), Some(stored)) = (stale_value, stale) {
+                        tally.count(&inner.counters.stale_serves);
+                        guard.finish(Outcome::Ready(stored));
+                        return Ok(value);
+                    }
+                    tally.count(&inner.counters.misses);
+                    bump(&inner.counters.coalesced);
+                    match self.await_remote(&target, generation).await {
+                        Remote::Value(value, stored) => {
+                            guard.finish(Outcome::Ready(stored));
+                            return Ok(value);
+                        }
+                        Remote::Lock(lock) => Some(lock),
+                        Remote::GiveUp => None,
+                        Remote::Moved => {
+                            // Waiters look again too, at the new generation.
+                            guard.finish(Outcome::Abandoned);
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.store_failed("lock", &e);
+                    None
+                }
+            };
+            tally.count(&inner.counters.misses);
+            bump(&inner.counters.creations);
+            let result = create().await;
+            return self
+                .publish_async(guard, &target, generation, result, lock)
+                .await;
+        }
+    }
+
+    /// Wait for another process's creation: try the lock and look at the entry, with pauses,
+    /// until one of them gives something or the store's lock wait is over.
+    async fn await_remote(
+        &self,
+        target: &Target<'_, K>,
+        generation: u64,
+    ) -> Remote<V, <S as Backend>::Lock> {
+        let store = &self.cache.store;
+        let deadline = Instant::now() + store.lock_wait();
+        let mut attempt = 0u32;
+        while Instant::now() < deadline {
+            store.pause(attempt).await;
+            attempt = attempt.saturating_add(1);
+            // The lock first, the entry second: a lock that came free may mean the creator
+            // finished (its write and its release are one script), so look before creating.
+            let lock = match store.try_lock(target, generation).await {
+                Ok(lock) => lock,
+                Err(e) => {
+                    self.store_failed("lock", &e);
+                    return Remote::GiveUp;
+                }
+            };
+            let seen = match store.read(target).await {
+                Ok(found) if found.generation != generation => Remote::Moved,
+                Ok(Found {
+                    entry: Some(stored),
+                    ..
+                }) => match self.fresh_value(target, generation, &stored) {
+                    Some(value) => Remote::Value(value, stored),
+                    None => Remote::GiveUp,
+                },
+                Ok(_) => Remote::GiveUp,
+                Err(e) => {
+                    self.store_failed("read", &e);
+                    // Holding the lock, create under it; without it, stop waiting on a store
+                    // that fails.
+                    return match lock {
+                        Some(lock) => Remote::Lock(lock),
+                        None => Remote::GiveUp,
+                    };
+                }
+            };
+            match (seen, lock) {
+                (Remote::GiveUp, Some(lock)) => return Remote::Lock(lock),
+                (Remote::GiveUp, None) => {}
+                (done, lock) => {
+                    if let Some(lock) = lock {
+                        store.unlock(lock).await;
+                    }
+                    return done;
+                }
+            }
+        }
+        tracing::warn!(
+            namespace = &*self.state.name,
+            "another process's cache creation did not finish within the lock wait; creating here"
+        );
+        Remote::GiveUp
+    }
+
+    /// Store the creator's result (releasing the lock with it) and hand it to the waiters.
+    async fn publish_async<E: Send + Sync + 'static>(
+        &self,
+        guard: FlightGuard<'_, K>,
+        target: &Target<'_, K>,
+        generation: u64,
+        result: Result<V, E>,
+        lock: Option<<S as Backend>::Lock>,
+    ) -> Result<V, CreateError<E>> {
+        let inner = &*self.cache;
+        let store = &inner.store;
+        let ttl = self.state.ttl;
+        let value = match result {
+            Ok(value) => value,
+            Err(e) => {
+                if let Some(lock) = lock {
+                    store.unlock(lock).await;
+                }
+                bump(&inner.counters.create_errors);
+                let e = Arc::new(e);
+                guard.finish(Outcome::Failed(Arc::clone(&e) as _));
+                return Err(CreateError::Create(e));
+            }
+        };
+        let stored = match self.encode(generation, target.key, target.key_json, &value, ttl) {
+            Ok(stored) => stored,
+            Err(e) => {
+                if let Some(lock) = lock {
+                    store.unlock(lock).await;
+                }
+                guard.finish(Outcome::Refused(e.clone()));
+                return Err(CreateError::Codec(e));
+            }
+        };
+        // Honour a toggle flipped while the creator ran: while off, the new value supersedes the
+        // stored one without replacing it, as a disabled call does.
+        let stored_ok = if inner.is_enabled() {
+            let write = Write {
+                generation,
+                entry: &stored,
+                lifetime: self.store_lifetime(ttl),
+                lock,
+                only_if_current: false,
+            };
+            store.write(target, write).await.map(drop)
+        } else {
+            if let Some(lock) = lock {
+                store.unlock(lock).await;
+            }
+            store.remove(target).await
+        };
+        if let Err(e) = stored_ok {
+            self.store_failed("write", &e);
+        }
+        guard.finish(Outcome::Ready(stored));
+        Ok(value)
+    }
+
+    /// The store failed: create with single-flight within this process only, and store nothing.
+    async fn create_degraded<E, F, Fut>(
+        &self,
+        target: &Target<'_, K>,
+        tally: &mut Tally,
+        create: F,
+    ) -> Result<V, CreateError<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        E: Send + Sync + 'static,
+    {
+        let inner = &*self.cache;
+        loop {
+            let probe = target.probe(DEGRADED_GENERATION);
+            match self.join_or_lead(probe, false) {
+                Role::Leader(guard) => {
+                    tally.count(&inner.counters.misses);
+                    bump(&inner.counters.creations);
+                    let result = create().await;
+                    return self.publish_local(guard, target, result);
+                }
+                Role::Waiter(flight) => {
+                    tally.count(&inner.counters.misses);
+                    bump(&inner.counters.coalesced);
+                    let outcome = flight.wait_async().await;
+                    if let Some(result) = self.resolve(&probe, target.key_json, outcome) {
                         return result;
                     }
                 }
+            }
+        }
+    }
+
+    /// Hand a degraded creation's result to this process's waiters, without storing it.
+    fn publish_local<E: Send + Sync + 'static>(
+        &self,
+        guard: FlightGuard<'_, K>,
+        target: &Target<'_, K>,
+        result: Result<V, E>,
+    ) -> Result<V, CreateError<E>> {
+        let ttl = self.state.ttl;
+        match result {
+            Ok(value) => {
+                match self.encode(
+                    DEGRADED_GENERATION,
+                    target.key,
+                    target.key_json,
+                    &value,
+                    ttl,
+                ) {
+                    Ok(stored) => {
+                        guard.finish(Outcome::Ready(stored));
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        guard.finish(Outcome::Refused(e.clone()));
+                        Err(CreateError::Codec(e))
+                    }
+                }
+            }
+            Err(e) => {
+                bump(&self.cache.counters.create_errors);
+                let e = Arc::new(e);
+                guard.finish(Outcome::Failed(Arc::clone(&e) as _));
+                Err(CreateError::Create(e))
             }
         }
     }
@@ -1281,7 +1961,7 @@ mod tests {
         let ns = cache.namespace::<String, String>("w");
         let key = "k".to_string();
         let stored = ns
-            .encode(&ns.probe(&key), &"abc".to_string(), Duration::from_secs(1))
+            .encode(0, &key, None, &"abc".to_string(), Duration::from_secs(1))
             .unwrap();
         // "abc" is 5 bytes of JSON, "k" is 3.
         assert_eq!(

@@ -64,6 +64,8 @@ struct ManagerInner {
     sealer: Sealer,
     policy: CookiePolicy,
     delete_rejected: bool,
+    #[cfg(feature = "redis")]
+    revocation: Option<crate::revocation::Revocation>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -96,6 +98,8 @@ pub struct SessionBuilder<T = SessionManager> {
     codec: Codec,
     delete_rejected: bool,
     clock: Arc<dyn Clock>,
+    #[cfg(feature = "redis")]
+    revocation: Option<crate::revocation::Revocation>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -141,6 +145,12 @@ impl SessionManager {
     /// The cookie policy.
     pub fn policy(&self) -> &CookiePolicy {
         &self.inner.policy
+    }
+
+    /// The revocation settings, if any (see [`SessionBuilder::with_revocation`]).
+    #[cfg(feature = "redis")]
+    pub fn revocation(&self) -> Option<&crate::revocation::Revocation> {
+        self.inner.revocation.as_ref()
     }
 
     /// The session for a request with these headers. Nothing is opened until the session is
@@ -395,6 +405,8 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             codec: Codec::new(),
             delete_rejected: true,
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "redis")]
+            revocation: None,
             output: PhantomData,
         }
     }
@@ -549,6 +561,16 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         self
     }
 
+    /// Check every request's session against a shared revocation store, and record purges in it
+    /// (feature `redis`; default none: sessions are valid until they expire). See
+    /// [`revocation`](crate::revocation) for where the check runs and what a failed check means.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn with_revocation(mut self, revocation: crate::revocation::Revocation) -> Self {
+        self.revocation = Some(revocation);
+        self
+    }
+
     /// Validate and build.
     ///
     /// # Errors
@@ -584,6 +606,8 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
                 sealer: sealer.build()?,
                 policy,
                 delete_rejected: self.delete_rejected,
+                #[cfg(feature = "redis")]
+                revocation: self.revocation,
             }),
         }))
     }

@@ -45,6 +45,9 @@
 //! ## Features
 //! - `test-vectors`: exposes [`Sealer::seal_raw_for_vectors`], which takes the nonce and skips the
 //!   codec, to regenerate `vectors/`. Never enable it in an application.
+//! - `redis`: the cache over Redis (`cache::RedisStore`, shared by every node) and stateless
+//!   revocation (`revocation`: revoke one session, or all of a user's, on every node). Needs a
+//!   Tokio runtime.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -71,6 +74,9 @@ pub mod cache;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod revocation;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;

@@ -118,6 +118,8 @@ pub(crate) struct State {
     pub(crate) lifetime: Option<CookieLifetime>,
     /// How many cookies (chunks) the request carried under our name, to expire leftovers.
     pub(crate) incoming_chunks: usize,
+    /// The id and expiry of a session [`Session::purge`] ended, for the revocation store.
+    pub(crate) purged: Option<(SessionId, UnixTime)>,
 }
 
 impl State {
@@ -252,6 +254,7 @@ impl Session {
                 status: SessionStatus::Unchanged,
                 lifetime: None,
                 incoming_chunks: chunks,
+                purged: None,
             })),
         }
     }
@@ -449,10 +452,24 @@ impl Session {
     /// afterwards starts a new session with a new id.
     pub fn purge(&self) {
         let mut s = self.lock();
+        // Remembered for a revocation store, which lists the id until the session's expiry.
+        if let (Some(id), Some(meta)) = (s.id, s.meta) {
+            s.purged = Some((id, meta.expires()));
+        }
         s.data.clear();
         s.id = None;
         s.meta = None;
         s.status = SessionStatus::Purged;
+    }
+
+    /// The session ended by [`purge`](Self::purge) in this request, once (without opening the
+    /// cookie when the handler never touched the session).
+    #[cfg_attr(
+        not(feature = "redis"),
+        expect(dead_code, reason = "read by revocation")
+    )]
+    pub(crate) fn take_purged(&self) -> Option<(SessionId, UnixTime)> {
+        self.lock_raw().purged.take()
     }
 
     /// Override the cookie's lifetime for this response, e.g. a persistent cookie for "remember

@@ -1129,3 +1129,45 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The store-independent suite (tests/common/cache_suite.rs), through the async API: the same
+// cases run against Redis in tests/redis.rs.
+// ---------------------------------------------------------------------------------------------
+
+#[path = "common/cache_suite.rs"]
+mod cache_suite;
+
+/// The in-memory store, for the shared suite.
+struct Memory;
+
+impl cache_suite::Factory for Memory {
+    type S = sealed_session::cache::MemoryStore;
+    const SHARED: bool = false;
+
+    fn cache(&self, spec: cache_suite::Spec) -> impl Future<Output = Cache> + Send {
+        let mut b = Cache::builder()
+            .clock(spec.clock)
+            .ttl(spec.ttl)
+            .grace(spec.grace);
+        for (name, config) in spec.namespaces {
+            b = b.namespace(name, config);
+        }
+        if let Some(codec) = spec.codec {
+            b = b.codec(codec);
+        }
+        if let Some(ring) = spec.ring {
+            b = b.seal_with(ring);
+        }
+        if let Some(name) = spec.name {
+            b = b.name(name);
+        }
+        std::future::ready(b.build().unwrap())
+    }
+}
+
+mod memory_suite {
+    use super::*;
+
+    cache_suite!(Some(Memory));
+}

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A monotonic source of time for the cache: a [`Duration`] since an arbitrary, fixed epoch.
 ///
@@ -52,6 +52,45 @@ impl Default for SystemCacheClock {
 impl CacheClock for SystemCacheClock {
     fn now(&self) -> Duration {
         self.epoch.elapsed()
+    }
+}
+
+/// Wall-clock time since the Unix epoch, never decreasing within the process: the default clock
+/// of a cache over a shared store, whose entries' lifetimes every process must read alike.
+///
+/// Processes agree only as well as their system clocks do (keep them NTP-synchronized): a node
+/// whose clock is ahead sees entries expire early, one behind sees them fresh for longer, by the
+/// skew. The store's own expiry (the entry's TTL plus grace, in real time from the write) bounds
+/// how long a skewed node can keep serving an entry. When the system clock steps backwards, the
+/// reading holds still until the clock catches up, so the cache never sees time reverse.
+///
+/// ```
+/// use sealed_session::cache::{CacheClock, UnixCacheClock};
+/// use std::time::Duration;
+///
+/// let clock = UnixCacheClock::new();
+/// assert!(clock.now() > Duration::from_secs(1_600_000_000)); // after September 2020
+/// ```
+#[derive(Debug, Default)]
+pub struct UnixCacheClock {
+    /// The highest reading so far, in nanoseconds.
+    last: AtomicU64,
+}
+
+impl UnixCacheClock {
+    /// The system's wall clock.
+    pub fn new() -> Self {
+        UnixCacheClock::default()
+    }
+}
+
+impl CacheClock for UnixCacheClock {
+    fn now(&self) -> Duration {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, saturating_nanos);
+        let seen = self.last.fetch_max(wall, Ordering::Relaxed);
+        Duration::from_nanos(seen.max(wall))
     }
 }
 
@@ -123,6 +162,21 @@ mod tests {
         assert_eq!(a.now(), Duration::from_nanos(u64::MAX));
         a.set(Duration::from_secs(1));
         assert_eq!(b.now(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn unix_clock_reads_the_wall_clock_and_never_decreases() {
+        let c = UnixCacheClock::new();
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let mut last = c.now();
+        assert!(last.abs_diff(wall) < Duration::from_secs(5));
+        c.last.store(u64::MAX - 1, Ordering::Relaxed); // as if the wall clock stepped back
+        assert_eq!(c.now(), Duration::from_nanos(u64::MAX - 1));
+        for _ in 0..100 {
+            let t = c.now();
+            assert!(t >= last);
+            last = t;
+        }
     }
 
     #[test]

@@ -15,8 +15,26 @@
 //! both as 64-bit little-endian integers, before each item's bytes. Binding the namespace, its
 //! generation and the key means an entry cannot be replayed under another key, in another
 //! namespace, or after the namespace was cleared, even by someone who can write to the store.
-//! The lifetimes are not in the sealed bytes: they live beside them in process memory (and a
-//! shared store would keep its own TTL).
+//! The lifetimes are not in the sealed bytes: in memory they live beside them, in the process.
+//!
+//! # Shared entry layout (v1, a shared store such as Redis)
+//!
+//! An entry that leaves the process carries its logical lifetimes, and when sealed they are
+//! authenticated too, so that whoever can write to the store cannot extend an entry's life:
+//!
+//! ```text
+//! value  = fresh_until:u64 || stale_until:u64 || payload     (big-endian; nanoseconds since the
+//!                                                             Unix epoch on the cache's clock)
+//! payload = codec JSON of the value                          (unsealed)
+//!         | ver:u8 || kid:u32 || nonce:[u8; 12] || ciphertext || tag:[u8; 16]   (sealed)
+//! ver    = 0x35 (shared cache entry, AES-256-GCM-SIV)
+//! aad    = PAE[ "sealed-session/v1/cache/shared-entry", ver || kid, store prefix (UTF-8),
+//!               namespace name (UTF-8), generation (u64, big-endian), codec JSON of the key,
+//!               fresh_until || stale_until (the 16 bytes above) ]
+//! ```
+//!
+//! The store prefix is bound as well, so two applications sharing one Redis and one key ring
+//! under different prefixes cannot be fed each other's entries.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +52,12 @@ use crate::keys::{KeyId, KeyRing};
 pub(crate) const SEALED_V1: u8 = 0x34;
 /// Label that opens the associated data, so an entry's tag can never verify as anything else.
 pub(crate) const AAD_LABEL: &[u8] = b"sealed-session/v1/cache/entry";
+/// Version byte of a sealed entry in a shared store (its lifetimes and the store prefix bound).
+pub(crate) const SEALED_SHARED_V1: u8 = 0x35;
+/// The shared entry's label: a tag made for one layout never verifies as the other.
+pub(crate) const SHARED_AAD_LABEL: &[u8] = b"sealed-session/v1/cache/shared-entry";
+/// The lifetimes in front of a shared entry's payload.
+pub(crate) const WIRE_TIMES_LEN: usize = 16;
 const HEADER_LEN: usize = 5;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -112,23 +136,101 @@ pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// The lifetimes as a shared entry stores (and a sealed one authenticates) them.
+pub(crate) fn wire_times(fresh_until: u64, stale_until: u64) -> [u8; WIRE_TIMES_LEN] {
+    let mut out = [0u8; WIRE_TIMES_LEN];
+    let (fresh, stale) = out.split_at_mut(8);
+    fresh.copy_from_slice(&fresh_until.to_be_bytes());
+    stale.copy_from_slice(&stale_until.to_be_bytes());
+    out
+}
+
+/// An entry as a shared store holds it: the lifetimes, then the payload (the in-memory weight
+/// stays behind: the shared store weighs nothing). `None` for a malformed entry.
+#[cfg_attr(
+    not(any(feature = "redis", test)),
+    expect(dead_code, reason = "for shared stores")
+)]
+pub(crate) fn to_wire(stored: &[u8]) -> Option<Vec<u8>> {
+    let (meta, payload) = split(stored)?;
+    let mut out = Vec::with_capacity(WIRE_TIMES_LEN + payload.len());
+    out.extend_from_slice(&wire_times(meta.fresh_until, meta.stale_until));
+    out.extend_from_slice(payload);
+    Some(out)
+}
+
+/// An entry read from a shared store, as the in-memory form (weight zero); `None` if it is too
+/// short to hold the lifetimes. Anything longer parses: the payload is checked when decoded.
+#[cfg_attr(
+    not(any(feature = "redis", test)),
+    expect(dead_code, reason = "for shared stores")
+)]
+pub(crate) fn from_wire(wire: &[u8]) -> Option<Stored> {
+    let (fresh_until, rest) = wire.split_first_chunk::<8>()?;
+    let (stale_until, payload) = rest.split_first_chunk::<8>()?;
+    let meta = Meta {
+        weight: 0,
+        fresh_until: u64::from_be_bytes(*fresh_until),
+        stale_until: u64::from_be_bytes(*stale_until),
+    };
+    Some(store(&meta, payload))
+}
+
 /// What an entry is bound to.
 pub(crate) struct Binding<'a> {
     pub(crate) namespace: &'a str,
     pub(crate) generation: u64,
     /// The codec's JSON of the key.
     pub(crate) key: &'a [u8],
+    /// For an entry of a shared store: what else it is bound to (and the `0x35` layout).
+    pub(crate) shared: Option<SharedBinding<'a>>,
+}
+
+/// The extra binding of a shared store's entry.
+pub(crate) struct SharedBinding<'a> {
+    /// The store's key prefix.
+    pub(crate) prefix: &'a str,
+    /// The entry's lifetimes, as [`wire_times`] lays them out.
+    pub(crate) times: [u8; WIRE_TIMES_LEN],
+}
+
+impl Binding<'_> {
+    fn version(&self) -> u8 {
+        match self.shared {
+            None => SEALED_V1,
+            Some(_) => SEALED_SHARED_V1,
+        }
+    }
 }
 
 fn aad(header: &[u8], b: &Binding<'_>) -> Vec<u8> {
     let generation = b.generation.to_be_bytes();
-    let items: [&[u8]; 5] = [
-        AAD_LABEL,
-        header,
-        b.namespace.as_bytes(),
-        &generation,
-        b.key,
-    ];
+    let local: [&[u8]; 5];
+    let shared: [&[u8]; 7];
+    let items: &[&[u8]] = match &b.shared {
+        None => {
+            local = [
+                AAD_LABEL,
+                header,
+                b.namespace.as_bytes(),
+                &generation,
+                b.key,
+            ];
+            &local
+        }
+        Some(s) => {
+            shared = [
+                SHARED_AAD_LABEL,
+                header,
+                s.prefix.as_bytes(),
+                b.namespace.as_bytes(),
+                &generation,
+                b.key,
+                &s.times,
+            ];
+            &shared
+        }
+    };
     let len = items.iter().map(|i| 8 + i.len()).sum::<usize>() + 8;
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&le64(items.len()));
@@ -162,7 +264,7 @@ fn seal_with_nonce(
     plaintext: &[u8],
 ) -> Result<Vec<u8>, Error> {
     let [k0, k1, k2, k3] = kid.get().to_be_bytes();
-    let header = [SEALED_V1, k0, k1, k2, k3];
+    let header = [binding.version(), k0, k1, k2, k3];
     let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(nonce);
@@ -189,7 +291,7 @@ pub(crate) fn open(ring: &KeyRing, binding: &Binding<'_>, sealed: &[u8]) -> Opti
     let (nonce, rest) = rest.split_first_chunk::<NONCE_LEN>()?;
     let (body, tag) = rest.split_last_chunk::<TAG_LEN>()?;
     let [version, kid @ ..] = header;
-    if *version != SEALED_V1 {
+    if *version != binding.version() {
         return None;
     }
     let key = ring.find(KeyId::new(u32::from_be_bytes(*kid)))?;
@@ -224,6 +326,7 @@ mod tests {
             namespace: ns,
             generation,
             key,
+            shared: None,
         }
     }
 
@@ -288,6 +391,62 @@ mod tests {
         }
         assert_eq!(weight(&e[..3]), u32::MAX);
         assert_eq!(nanos(Duration::MAX), u64::MAX);
+    }
+
+    fn shared<'a>(ns: &'a str, key: &'a [u8], fresh: u64, stale: u64) -> Binding<'a> {
+        Binding {
+            namespace: ns,
+            generation: 2,
+            key,
+            shared: Some(SharedBinding {
+                prefix: "app",
+                times: wire_times(fresh, stale),
+            }),
+        }
+    }
+
+    #[test]
+    fn shared_entries_bind_their_lifetimes_and_prefix() {
+        let (_, ring) = test_ring(1);
+        let b = shared("users", b"42", 10, 20);
+        let sealed = seal(&ring, &b, b"[1]").unwrap();
+        assert_eq!(sealed[0], SEALED_SHARED_V1);
+        assert_eq!(open(&ring, &b, &sealed).unwrap(), b"[1]");
+        // Extending the life, or another prefix, or reading it as an in-memory entry: a miss.
+        assert!(open(&ring, &shared("users", b"42", 11, 20), &sealed).is_none());
+        assert!(open(&ring, &shared("users", b"42", 10, 21), &sealed).is_none());
+        let mut other_prefix = shared("users", b"42", 10, 20);
+        if let Some(s) = other_prefix.shared.as_mut() {
+            s.prefix = "other";
+        }
+        assert!(open(&ring, &other_prefix, &sealed).is_none());
+        assert!(open(&ring, &binding("users", 2, b"42"), &sealed).is_none());
+        let local = seal(&ring, &binding("users", 2, b"42"), b"[1]").unwrap();
+        assert!(open(&ring, &b, &local).is_none());
+    }
+
+    #[test]
+    fn wire_form_round_trips_and_short_values_do_not_parse() {
+        let meta = Meta {
+            weight: 77,
+            fresh_until: 1 << 40,
+            stale_until: (1 << 40) + 5,
+        };
+        let stored = store(&meta, b"{}");
+        let wire = to_wire(&stored).unwrap();
+        assert_eq!(wire.len(), WIRE_TIMES_LEN + 2);
+        assert_eq!(wire[..8], (1u64 << 40).to_be_bytes());
+        let back = from_wire(&wire).unwrap();
+        let (m, payload) = split(&back).unwrap();
+        assert_eq!(
+            (m.weight, m.fresh_until, m.stale_until),
+            (0, 1 << 40, (1 << 40) + 5)
+        );
+        assert_eq!(payload, b"{}");
+        for len in 0..WIRE_TIMES_LEN {
+            assert!(from_wire(&wire[..len]).is_none());
+        }
+        assert!(to_wire(&stored[..3]).is_none());
     }
 
     #[test]

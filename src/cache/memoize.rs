@@ -12,20 +12,21 @@ use std::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{CacheKey, CreateError, Namespace};
+use super::{CacheKey, CreateError, MemoryStore, Namespace, Store};
 
 /// A function whose results are cached in a [`Namespace`]; made by [`Namespace::memoize`].
 ///
 /// Calls go through [`Namespace::get_or_create`] (or its async form), so concurrent calls with the
-/// same key run the function once, and every other call gets the result or the error.
-pub struct Memoized<K, V, KF, F> {
-    namespace: Namespace<K, V>,
+/// same key run the function once, and every other call gets the result or the error. Over a
+/// shared store only [`call_async`](Self::call_async) exists.
+pub struct Memoized<K, V, KF, F, S = MemoryStore> {
+    namespace: Namespace<K, V, S>,
     key_of: KF,
     function: F,
 }
 
-impl<K, V, KF, F> Memoized<K, V, KF, F> {
-    pub(crate) fn new(namespace: Namespace<K, V>, key_of: KF, function: F) -> Self {
+impl<K, V, KF, F, S> Memoized<K, V, KF, F, S> {
+    pub(crate) fn new(namespace: Namespace<K, V, S>, key_of: KF, function: F) -> Self {
         Memoized {
             namespace,
             key_of,
@@ -34,7 +35,7 @@ impl<K, V, KF, F> Memoized<K, V, KF, F> {
     }
 
     /// The namespace the results live in (to invalidate or clear them).
-    pub fn namespace(&self) -> &Namespace<K, V> {
+    pub fn namespace(&self) -> &Namespace<K, V, S> {
         &self.namespace
     }
 }
@@ -57,7 +58,14 @@ where
         let key = (self.key_of)(&args);
         self.namespace.get_or_create(&key, || (self.function)(args))
     }
+}
 
+impl<K, V, KF, F, S> Memoized<K, V, KF, F, S>
+where
+    K: CacheKey,
+    V: Serialize + DeserializeOwned,
+    S: Store,
+{
     /// The async form of [`call`](Self::call), for a function returning a future.
     ///
     /// # Errors
@@ -76,7 +84,7 @@ where
     }
 }
 
-impl<K, V, KF, F> fmt::Debug for Memoized<K, V, KF, F> {
+impl<K, V, KF, F, S> fmt::Debug for Memoized<K, V, KF, F, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Memoized")
             .field("namespace", &self.namespace)

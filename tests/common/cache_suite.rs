@@ -1,0 +1,917 @@
+//! The cache's behaviour suite through the async API, run against every store: the in-memory store
+//! (tests/cache.rs) and Redis, sealed and unsealed (tests/redis.rs). The cases are the ones of
+//! tests/cache.rs that make sense for a store shared by processes; what only the in-memory store
+//! has (the blocking API, the byte bound, re-entrancy on one thread) stays in tests/cache.rs.
+//!
+//! A store is plugged in with a [`Factory`], which builds a fresh, isolated cache per call (Redis:
+//! a new key prefix), and [`cache_suite!`] expands to one `#[tokio::test]` per case.
+//!
+//! Time is a [`ManualCacheClock`]: nothing sleeps. A shared store keeps the logical lifetimes
+//! inside its entries and uses its own expiry (TTL plus grace, in real time) only as a backstop,
+//! so the same clock-driven cases hold there too; their TTLs are seconds, far longer than a case.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use sealed_session::cache::{
+    Cache, CacheStats, CreateError, ManualCacheClock, Namespace, NamespaceConfig, Store,
+};
+use sealed_session::{Codec, ErrorKind, Key, KeyRing};
+use serde::{Deserialize, Serialize};
+
+pub const SECOND: Duration = Duration::from_secs(1);
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// What a case needs from its cache.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub ttl: Duration,
+    pub grace: Duration,
+    pub clock: ManualCacheClock,
+    pub ring: Option<KeyRing>,
+    pub namespaces: Vec<(String, NamespaceConfig)>,
+    pub codec: Option<Codec>,
+    pub name: Option<String>,
+}
+
+impl Spec {
+    pub fn new(ttl: Duration, grace: Duration) -> Self {
+        Spec {
+            ttl,
+            grace,
+            clock: ManualCacheClock::new(),
+            ring: None,
+            namespaces: Vec::new(),
+            codec: None,
+            name: None,
+        }
+    }
+}
+
+/// Builds a fresh cache, isolated from every other one, over one kind of store.
+pub trait Factory: Sync {
+    type S: Store;
+    /// Whether entries leave the process (sealed by default over Redis, so the factory may seal
+    /// even when the spec has no ring).
+    const SHARED: bool;
+    fn cache(&self, spec: Spec) -> impl Future<Output = Cache<Self::S>> + Send;
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub id: u64,
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+pub fn profile(id: u64) -> Profile {
+    Profile {
+        id,
+        name: format!("user-{id}"),
+        roles: vec!["reader".into()],
+    }
+}
+
+/// A creator's error that is neither `Clone` nor `PartialEq`, like most real ones.
+#[derive(Debug)]
+pub struct Boom(pub u32);
+
+impl fmt::Display for Boom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "boom {}", self.0)
+    }
+}
+
+impl std::error::Error for Boom {}
+
+pub fn ok<T>(v: T) -> Result<T, Boom> {
+    Ok(v)
+}
+
+async fn manual<F: Factory>(
+    f: &F,
+    ttl: Duration,
+    grace: Duration,
+) -> (Cache<F::S>, ManualCacheClock) {
+    let spec = Spec::new(ttl, grace);
+    let clock = spec.clock.clone();
+    (f.cache(spec).await, clock)
+}
+
+pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Await `fut`, failing after [`DEADLINE`] rather than hanging.
+pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(DEADLINE, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish"))
+}
+
+fn stats<S: Store>(cache: &Cache<S>) -> CacheStats {
+    cache.stats()
+}
+
+/// One `#[tokio::test]` per case, against the factory `$factory` (an expression).
+#[macro_export]
+macro_rules! cache_suite {
+    ($factory:expr) => {
+        $crate::cache_suite!(@cases $factory;
+            expiry_is_decided_by_the_injected_clock,
+            per_entry_and_per_namespace_ttls_override_the_default,
+            within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once,
+            past_the_grace_period_a_value_is_dead,
+            without_grace_an_expired_value_is_never_served,
+            a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable,
+            clearing_a_namespace_touches_no_other_namespace_or_cache,
+            invalidate_removes_one_key,
+            structured_keys_never_collide_like_joined_strings,
+            namespaces_with_the_same_keys_are_separate,
+            a_creation_in_progress_does_not_repopulate_a_cleared_namespace,
+            sixty_four_tasks_on_one_cold_key_make_one_creation,
+            a_failing_creator_runs_once_and_every_waiting_task_gets_its_error,
+            a_cancelled_creator_hands_the_key_to_a_waiting_task,
+            the_future_is_send,
+            the_toggle_is_honoured_mid_run,
+            while_disabled_reads_miss_and_writes_do_not_resurface_later,
+            a_value_created_while_the_toggle_flips_off_is_not_stored,
+            every_lookup_counts_once,
+            values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters,
+            an_entry_of_another_type_is_a_miss_and_is_replaced,
+            sealed_entries_round_trip,
+            sealed_waiters_open_the_shared_entry,
+            memoize_works_with_async_functions,
+            debug_output_holds_no_keys_values_or_secrets,
+            expiry_matches_a_model,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                if let Some(factory) = $factory {
+                    cache_suite::$case(&factory).await;
+                }
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry, grace and stale serving
+// ---------------------------------------------------------------------------------------------
+
+pub async fn expiry_is_decided_by_the_injected_clock<F: Factory>(f: &F) {
+    let (cache, clock) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u64, Profile>("users");
+    ns.insert_async(&1, &profile(1)).await.unwrap();
+    clock.advance(60 * SECOND - Duration::from_nanos(1));
+    assert_eq!(
+        ns.get_async(&1).await,
+        Some(profile(1)),
+        "fresh until the last nanosecond"
+    );
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(ns.get_async(&1).await, None, "expired exactly at the TTL");
+}
+
+pub async fn per_entry_and_per_namespace_ttls_override_the_default<F: Factory>(f: &F) {
+    let mut spec = Spec::new(100 * SECOND, Duration::ZERO);
+    spec.namespaces.push((
+        "short".into(),
+        NamespaceConfig::builder().ttl(10 * SECOND).build().unwrap(),
+    ));
+    let clock = spec.clock.clone();
+    let cache = f.cache(spec).await;
+    let default = cache.namespace::<u8, u8>("default");
+    let short = cache.namespace::<u8, u8>("short");
+    assert_eq!((default.ttl(), short.ttl()), (100 * SECOND, 10 * SECOND));
+    default.insert_async(&1, &1).await.unwrap();
+    short.insert_async(&1, &1).await.unwrap();
+    default
+        .insert_with_ttl_async(&2, &2, 5 * SECOND)
+        .await
+        .unwrap();
+    short
+        .insert_with_ttl_async(&2, &2, 50 * SECOND)
+        .await
+        .unwrap();
+    clock.advance(6 * SECOND);
+    assert_eq!(
+        (
+            default.get_async(&1).await,
+            default.get_async(&2).await,
+            short.get_async(&1).await,
+            short.get_async(&2).await
+        ),
+        (Some(1), None, Some(1), Some(2))
+    );
+    clock.advance(5 * SECOND);
+    assert_eq!(
+        (
+            default.get_async(&1).await,
+            short.get_async(&1).await,
+            short.get_async(&2).await
+        ),
+        (Some(1), None, Some(2))
+    );
+    clock.advance(90 * SECOND);
+    assert_eq!(
+        (default.get_async(&1).await, short.get_async(&2).await),
+        (None, None)
+    );
+}
+
+pub async fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once<
+    F: Factory,
+>(
+    f: &F,
+) {
+    let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert_async(&1, &"old".to_string()).await.unwrap();
+    clock.advance(75 * SECOND);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let refresher = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, || async move {
+                wait.await.unwrap();
+                ok("new".to_string())
+            })
+            .await
+        })
+    };
+    wait_until("the refresh to start", || stats(&cache).creations == 1).await;
+    for _ in 0..5 {
+        let value = within(
+            "a stale serve",
+            ns.get_or_create_async(&1, || async {
+                panic!("only one caller refreshes");
+                #[allow(unreachable_code)]
+                ok(String::new())
+            }),
+        )
+        .await;
+        assert_eq!(value.unwrap(), "old");
+    }
+    assert_eq!(
+        ns.get_async(&1).await,
+        None,
+        "get never serves a stale value"
+    );
+    go.send(()).unwrap();
+    assert_eq!(refresher.await.unwrap().unwrap(), "new");
+    assert_eq!(ns.get_async(&1).await.as_deref(), Some("new"));
+    let s = stats(&cache);
+    assert_eq!((s.stale_serves, s.creations), (5, 1), "{s:?}");
+}
+
+pub async fn past_the_grace_period_a_value_is_dead<F: Factory>(f: &F) {
+    let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert_async(&1, &"old".to_string()).await.unwrap();
+    clock.advance(90 * SECOND);
+    let v = ns
+        .get_or_create_async(&1, || async { ok("new".to_string()) })
+        .await;
+    assert_eq!(v.unwrap(), "new");
+    let s = stats(&cache);
+    assert_eq!((s.stale_serves, s.misses, s.creations), (0, 1, 1), "{s:?}");
+}
+
+pub async fn without_grace_an_expired_value_is_never_served<F: Factory>(f: &F) {
+    let (cache, clock) = manual(f, 10 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert_async(&1, &1).await.unwrap();
+    clock.advance(10 * SECOND);
+    assert_eq!(
+        ns.get_or_create_async(&1, || async { ok(2) })
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(stats(&cache).stale_serves, 0);
+}
+
+pub async fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable<F: Factory>(
+    f: &F,
+) {
+    let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
+    let ns = cache.namespace::<u32, String>("pages");
+    ns.insert_async(&1, &"old".to_string()).await.unwrap();
+    clock.advance(70 * SECOND);
+    let failed = ns
+        .get_or_create_async(&1, || async { Err::<String, _>(Boom(1)) })
+        .await;
+    assert!(matches!(failed, Err(CreateError::Create(e)) if e.0 == 1));
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let refresher = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, || async move {
+                wait.await.unwrap();
+                ok("new".to_string())
+            })
+            .await
+        })
+    };
+    wait_until("the second refresh", || stats(&cache).creations == 2).await;
+    let during = within(
+        "a stale serve",
+        ns.get_or_create_async(&1, || async { Err::<String, _>(Boom(99)) }),
+    )
+    .await;
+    assert_eq!(during.unwrap(), "old");
+    go.send(()).unwrap();
+    assert_eq!(refresher.await.unwrap().unwrap(), "new");
+    clock.advance(59 * SECOND);
+    assert_eq!(ns.get_async(&1).await.as_deref(), Some("new"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces and keys
+// ---------------------------------------------------------------------------------------------
+
+pub async fn clearing_a_namespace_touches_no_other_namespace_or_cache<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let (other_cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let a = cache.namespace::<u32, u32>("a");
+    let b = cache.namespace::<u32, u32>("b");
+    let other_a = other_cache.namespace::<u32, u32>("a");
+    for k in 0..20 {
+        for ns in [&a, &b, &other_a] {
+            ns.insert_async(&k, &k).await.unwrap();
+        }
+    }
+    a.clear_async().await.unwrap();
+    assert_eq!(a.generation_async().await.unwrap(), 1);
+    assert_eq!(b.generation_async().await.unwrap(), 0);
+    for k in 0..20 {
+        assert_eq!(a.get_async(&k).await, None);
+        assert_eq!(b.get_async(&k).await, Some(k));
+        assert_eq!(other_a.get_async(&k).await, Some(k));
+    }
+    let again = cache.namespace::<u32, u32>("a");
+    assert_eq!(again.get_async(&5).await, None);
+    a.insert_async(&5, &50).await.unwrap();
+    assert_eq!(again.get_async(&5).await, Some(50));
+}
+
+pub async fn invalidate_removes_one_key<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert_async(&1, &1).await.unwrap();
+    ns.insert_async(&2, &2).await.unwrap();
+    ns.invalidate_async(&1).await.unwrap();
+    assert_eq!(
+        (ns.get_async(&1).await, ns.get_async(&2).await),
+        (None, Some(2))
+    );
+}
+
+pub async fn structured_keys_never_collide_like_joined_strings<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<Vec<String>, u32>("args");
+    ns.insert_async(&vec!["a b".into()], &1).await.unwrap();
+    ns.insert_async(&vec!["a".into(), "b".into()], &2)
+        .await
+        .unwrap();
+    ns.insert_async(&vec!["a".into(), " b".into()], &3)
+        .await
+        .unwrap();
+    assert_eq!(ns.get_async(&vec!["a b".into()]).await, Some(1));
+    assert_eq!(ns.get_async(&vec!["a".into(), "b".into()]).await, Some(2));
+    assert_eq!(ns.get_async(&vec!["a".into(), " b".into()]).await, Some(3));
+    assert_eq!(
+        ns.get_async(&vec!["a".into(), "b".into(), String::new()])
+            .await,
+        None
+    );
+}
+
+pub async fn namespaces_with_the_same_keys_are_separate<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let a = cache.namespace::<u32, String>("a");
+    let b = cache.namespace::<u32, String>("b");
+    // A namespace whose name ends where another's key begins still does not collide.
+    let a1 = cache.namespace::<u32, String>("a:1");
+    a.insert_async(&1, &"a".into()).await.unwrap();
+    assert_eq!(b.get_async(&1).await, None);
+    assert_eq!(a1.get_async(&1).await, None);
+    assert_eq!(
+        b.get_or_create_async(&1, || async { ok("b".to_string()) })
+            .await
+            .unwrap(),
+        "b"
+    );
+    assert_eq!(a.get_async(&1).await.as_deref(), Some("a"));
+}
+
+pub async fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    let value = ns
+        .get_or_create_async(&1, || async {
+            ns.clear_async().await.unwrap(); // as if another caller cleared while this one ran
+            ok(1)
+        })
+        .await;
+    assert_eq!(value.unwrap(), 1, "the caller still gets what it created");
+    assert_eq!(
+        ns.get_async(&1).await,
+        None,
+        "but the cleared namespace stays empty"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-flight
+// ---------------------------------------------------------------------------------------------
+
+pub async fn sixty_four_tasks_on_one_cold_key_make_one_creation<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<String, Profile>("users");
+    let runs = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
+            tokio::spawn(async move {
+                let key = "cold".to_string();
+                ns.get_or_create_async(&key, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    wait_until("63 waiters", || stats(&cache).coalesced == 63).await;
+                    ok(profile(7))
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), profile(7));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let s = stats(&cache);
+    assert_eq!((s.creations, s.coalesced, s.misses), (1, 63, 64), "{s:?}");
+    assert_eq!(ns.get_async(&"cold".to_string()).await, Some(profile(7)));
+}
+
+pub async fn a_failing_creator_runs_once_and_every_waiting_task_gets_its_error<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, Profile>("users");
+    let runs = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
+            tokio::spawn(async move {
+                ns.get_or_create_async(&9, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    wait_until("63 waiters", || stats(&cache).coalesced == 63).await;
+                    Err::<Profile, _>(Boom(9))
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(CreateError::Create(e)) => errors.push(e),
+            other => panic!("expected the creator's error, got {other:?}"),
+        }
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(errors
+        .iter()
+        .all(|e| Arc::ptr_eq(e, &errors[0]) && e.0 == 9));
+    let s = stats(&cache);
+    assert_eq!((s.creations, s.create_errors), (1, 1), "{s:?}");
+    // The error is not cached, and the creation lock was released: the next call creates.
+    let next = within(
+        "the next creation",
+        ns.get_or_create_async(&9, || async { ok(profile(9)) }),
+    );
+    assert_eq!(next.await.unwrap(), profile(9));
+}
+
+pub async fn a_cancelled_creator_hands_the_key_to_a_waiting_task<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, String>("n");
+    let leader = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, std::future::pending::<Result<String, Boom>>)
+                .await
+        })
+    };
+    wait_until("the first creator", || stats(&cache).creations == 1).await;
+    let waiter = {
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            ns.get_or_create_async(&1, || async { ok("second".to_string()) })
+                .await
+        })
+    };
+    wait_until("a waiter", || stats(&cache).coalesced == 1).await;
+    let started = Instant::now();
+    leader.abort();
+    assert!(leader.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        within("the waiter", waiter).await.unwrap().unwrap(),
+        "second"
+    );
+    // A shared store's lock is released when its creator is dropped: no wait for its TTL.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats(&cache).creations, 2);
+}
+
+pub async fn the_future_is_send<F: Factory>(f: &F) {
+    fn assert_send<T: Send>(_: &T) {}
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<String, Profile>("n");
+    let key = String::new();
+    let fut = ns.get_or_create_async(&key, || async { ok(profile(1)) });
+    assert_send(&fut);
+    assert_eq!(fut.await.unwrap(), profile(1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Toggle and counters
+// ---------------------------------------------------------------------------------------------
+
+pub async fn the_toggle_is_honoured_mid_run<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<String, u32>("n");
+    let other_handle = cache.clone();
+    let runs = AtomicU32::new(0);
+    let mut seen = Vec::new();
+    let key = "k".to_string();
+    for i in 0..100u32 {
+        match i {
+            40 => other_handle.set_enabled(false),
+            70 => other_handle.set_enabled(true),
+            _ => {}
+        }
+        let v = ns
+            .get_or_create_async(&key, || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                ok(i)
+            })
+            .await
+            .unwrap();
+        seen.push(v);
+    }
+    assert!(seen[..40].iter().all(|&v| v == 0));
+    assert_eq!(seen[40..70], (40..70).collect::<Vec<_>>()[..]);
+    assert!(seen[70..].iter().all(|&v| v == 70), "{:?}", &seen[70..]);
+    assert_eq!(runs.load(Ordering::SeqCst), 1 + 30 + 1);
+    assert_eq!(stats(&cache).bypasses, 30);
+}
+
+pub async fn while_disabled_reads_miss_and_writes_do_not_resurface_later<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert_async(&1, &1).await.unwrap();
+    cache.set_enabled(false);
+    assert_eq!(ns.get_async(&1).await, None);
+    ns.insert_async(&1, &2).await.unwrap(); // not stored, but the old value is dropped
+    cache.set_enabled(true);
+    assert_eq!(
+        ns.get_async(&1).await,
+        None,
+        "the value from before the write is gone"
+    );
+}
+
+pub async fn a_value_created_while_the_toggle_flips_off_is_not_stored<F: Factory>(f: &F) {
+    let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert_async(&1, &1).await.unwrap();
+    clock.advance(70 * SECOND);
+    let v = ns
+        .get_or_create_async(&1, || async {
+            cache.set_enabled(false);
+            ok(2)
+        })
+        .await;
+    assert_eq!(v.unwrap(), 2);
+    cache.set_enabled(true);
+    assert_eq!(
+        ns.get_or_create_async(&1, || async { ok(3) })
+            .await
+            .unwrap(),
+        3,
+        "neither 1 nor 2"
+    );
+}
+
+pub async fn every_lookup_counts_once<F: Factory>(f: &F) {
+    let (cache, clock) = manual(f, 10 * SECOND, 10 * SECOND).await;
+    let ns = cache.namespace::<u32, u32>("n");
+    assert_eq!(ns.get_async(&1).await, None); // miss
+    ns.get_or_create_async(&1, || async { ok(1) })
+        .await
+        .unwrap(); // miss + creation
+    ns.get_or_create_async(&1, || async { ok(2) })
+        .await
+        .unwrap(); // hit
+    assert_eq!(ns.get_async(&1).await, Some(1)); // hit
+    clock.advance(15 * SECOND);
+    assert_eq!(ns.get_async(&1).await, None); // miss (stale is not served by get)
+    ns.get_or_create_async(&1, || async { ok(3) })
+        .await
+        .unwrap(); // miss: refreshes
+    let s = stats(&cache);
+    assert_eq!(
+        (
+            s.hits,
+            s.misses,
+            s.stale_serves,
+            s.creations,
+            s.coalesced,
+            s.store_errors
+        ),
+        (2, 4, 0, 2, 0, 0),
+        "{s:?}"
+    );
+    cache.set_enabled(false);
+    ns.get_async(&1).await;
+    assert_eq!(stats(&cache).bypasses, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec limits, decoding and sealing
+// ---------------------------------------------------------------------------------------------
+
+pub async fn values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters<F: Factory>(
+    f: &F,
+) {
+    let mut spec = Spec::new(60 * SECOND, Duration::ZERO);
+    spec.codec = Some(Codec::new().with_max_bytes(32));
+    let cache = f.cache(spec).await;
+    let ns = cache.namespace::<u32, String>("n");
+    let long = "x".repeat(100);
+    assert_eq!(
+        ns.insert_async(&1, &long).await.unwrap_err().kind(),
+        ErrorKind::PayloadTooLarge
+    );
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (ns, cache, long) = (ns.clone(), cache.clone(), long.clone());
+            tokio::spawn(async move {
+                ns.get_or_create_async(&1, || async {
+                    wait_until("3 waiters", || stats(&cache).coalesced == 3).await;
+                    ok(long)
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(CreateError::Codec(e)) => assert_eq!(e.kind(), ErrorKind::PayloadTooLarge),
+            other => panic!("expected a codec error, got {other:?}"),
+        }
+    }
+    assert_eq!(stats(&cache).creations, 1);
+    let odd = cache.namespace::<BTreeMap<Vec<u8>, u8>, u8>("odd");
+    let key = BTreeMap::from([(vec![1], 1)]);
+    assert_eq!(
+        odd.insert_async(&key, &1).await.unwrap_err().kind(),
+        ErrorKind::Codec
+    );
+}
+
+pub async fn an_entry_of_another_type_is_a_miss_and_is_replaced<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    cache
+        .namespace::<u32, String>("n")
+        .insert_async(&1, &"text".into())
+        .await
+        .unwrap();
+    let numbers = cache.namespace::<u32, u64>("n");
+    assert_eq!(numbers.get_async(&1).await, None);
+    assert_eq!(
+        numbers
+            .get_or_create_async(&1, || async { ok(7) })
+            .await
+            .unwrap(),
+        7
+    );
+    assert_eq!(numbers.get_async(&1).await, Some(7));
+    assert!(stats(&cache).decode_failures >= 1);
+}
+
+pub async fn sealed_entries_round_trip<F: Factory>(f: &F) {
+    let mut spec = Spec::new(10 * SECOND, Duration::ZERO);
+    spec.ring = Some(KeyRing::builder().primary(Key::generate()).build().unwrap());
+    let clock = spec.clock.clone();
+    let cache = f.cache(spec).await;
+    assert!(cache.is_sealed());
+    let ns = cache.namespace::<String, Profile>("users");
+    let key = "ann".to_string();
+    ns.insert_async(&key, &profile(1)).await.unwrap();
+    assert_eq!(ns.get_async(&key).await, Some(profile(1)));
+    assert_eq!(ns.get_async(&"bob".to_string()).await, None);
+    let bob = "bob".to_string();
+    let created = ns.get_or_create_async(&bob, || async { ok(profile(2)) });
+    assert_eq!(created.await.unwrap(), profile(2));
+    assert_eq!(ns.get_async(&"bob".to_string()).await, Some(profile(2)));
+    ns.clear_async().await.unwrap();
+    assert_eq!(ns.get_async(&key).await, None);
+    clock.advance(10 * SECOND);
+    assert_eq!(stats(&cache).decode_failures, 0);
+}
+
+pub async fn sealed_waiters_open_the_shared_entry<F: Factory>(f: &F) {
+    let mut spec = Spec::new(60 * SECOND, Duration::ZERO);
+    spec.ring = Some(KeyRing::generate());
+    let cache = f.cache(spec).await;
+    let ns = cache.namespace::<u32, Profile>("n");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (ns, cache) = (ns.clone(), cache.clone());
+            tokio::spawn(async move {
+                ns.get_or_create_async(&1, || async {
+                    wait_until("7 waiters", || stats(&cache).coalesced == 7).await;
+                    ok(profile(3))
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), profile(3));
+    }
+}
+
+pub async fn memoize_works_with_async_functions<F: Factory>(f: &F) {
+    let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let fetch = cache.namespace::<u64, String>("fetch").memoize(
+        |(id, _): &(u64, Arc<AtomicU32>)| *id,
+        |(id, calls): (u64, Arc<AtomicU32>)| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            ok(format!("doc {id}"))
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            fetch.call_async((4, Arc::clone(&calls))).await.unwrap(),
+            "doc 4"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    fetch.namespace().clear_async().await.unwrap();
+    assert_eq!(
+        fetch.call_async((4, Arc::clone(&calls))).await.unwrap(),
+        "doc 4"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+pub async fn debug_output_holds_no_keys_values_or_secrets<F: Factory>(f: &F) {
+    let key = Key::generate();
+    let mut spec = Spec::new(60 * SECOND, Duration::ZERO);
+    spec.ring = Some(KeyRing::builder().primary(key.clone()).build().unwrap());
+    spec.name = Some("region-a".into());
+    let cache = f.cache(spec).await;
+    let ns = cache.namespace::<String, String>("users");
+    ns.insert_async(&"secret-key-text".into(), &"secret-value-text".into())
+        .await
+        .unwrap();
+    let texts = [
+        format!("{cache:?}"),
+        format!("{ns:?}"),
+        format!("{:?}", cache.stats()),
+        format!("{:?}", cache.store()),
+    ];
+    for t in &texts {
+        assert!(!t.contains("secret-key-text"), "{t}");
+        assert!(!t.contains("secret-value-text"), "{t}");
+        assert!(!t.contains(key.to_base64().as_str()), "{t}");
+    }
+    assert!(texts[0].contains("region-a") && texts[1].contains("users"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model-based property test of expiry
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Insert { key: u8, ttl_ms: u32 },
+    Create { key: u8 },
+    Advance { ms: u32 },
+    Get { key: u8 },
+    Invalidate { key: u8 },
+    Clear,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    // Lifetimes of seconds (a shared store's backstop expiry is real time: TTL plus grace).
+    prop_oneof![
+        (0u8..8, 1u32..20_000).prop_map(|(key, ttl_ms)| Op::Insert { key, ttl_ms }),
+        (0u8..8).prop_map(|key| Op::Create { key }),
+        (0u32..15_000).prop_map(|ms| Op::Advance { ms }),
+        (0u8..8).prop_map(|key| Op::Get { key }),
+        (0u8..8).prop_map(|key| Op::Invalidate { key }),
+        Just(Op::Clear),
+    ]
+}
+
+/// Against a model (a map of value and fresh-until time), with a grace period: `get` returns
+/// exactly the fresh values; `get_or_create` returns the fresh value, or refreshes (no
+/// concurrency here, so this caller always refreshes), or creates.
+async fn run_model<S: Store>(ns: Namespace<u8, u32, S>, clock: ManualCacheClock, ops: Vec<Op>) {
+    const TTL: Duration = Duration::from_secs(10);
+    let mut model: HashMap<u8, (u32, Duration)> = HashMap::new();
+    let mut now = Duration::ZERO;
+    let mut next = 0u32;
+    for op in ops {
+        match op {
+            Op::Insert { key, ttl_ms } => {
+                next += 1;
+                let ttl = Duration::from_millis(u64::from(ttl_ms));
+                ns.insert_with_ttl_async(&key, &next, ttl).await.unwrap();
+                model.insert(key, (next, now + ttl));
+            }
+            Op::Create { key } => {
+                next += 1;
+                let created = next;
+                let got = ns
+                    .get_or_create_async(&key, || async { ok(created) })
+                    .await
+                    .unwrap();
+                let expected = match model.get(&key) {
+                    Some(&(v, until)) if now < until => v,
+                    _ => {
+                        model.insert(key, (next, now + TTL));
+                        next
+                    }
+                };
+                assert_eq!(got, expected, "{op:?}");
+            }
+            Op::Advance { ms } => {
+                let d = Duration::from_millis(u64::from(ms));
+                clock.advance(d);
+                now += d;
+            }
+            Op::Get { key } => {
+                let expected = model
+                    .get(&key)
+                    .filter(|(_, until)| now < *until)
+                    .map(|(v, _)| *v);
+                assert_eq!(ns.get_async(&key).await, expected, "{op:?}");
+            }
+            Op::Invalidate { key } => {
+                ns.invalidate_async(&key).await.unwrap();
+                model.remove(&key);
+            }
+            Op::Clear => {
+                ns.clear_async().await.unwrap();
+                model.clear();
+            }
+        }
+    }
+}
+
+pub async fn expiry_matches_a_model<F: Factory>(f: &F) {
+    let cases = if F::SHARED { 48 } else { 200 };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
+    let strategy = proptest::collection::vec(op(), 1..60);
+    let mut inputs = Vec::new();
+    for _ in 0..cases {
+        inputs.push(strategy.new_tree(&mut runner).unwrap().current());
+    }
+    // Each sequence on a fresh cache; generated up front, since proptest's runner is not async.
+    for ops in inputs {
+        let spec = Spec::new(Duration::from_secs(10), Duration::from_secs(5));
+        let clock = spec.clock.clone();
+        let cache = f.cache(spec).await;
+        run_model(cache.namespace("m"), clock, ops).await;
+    }
+}
