@@ -72,6 +72,10 @@ impl AeadCipher {
         }
     }
 
+    #[cfg_attr(
+        not(feature = "test-vectors"),
+        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+    )]
     /// Key `algorithm` with a key of any length: only 32 bytes are accepted.
     ///
     /// # Errors
@@ -81,6 +85,10 @@ impl AeadCipher {
         Ok(AeadCipher::new(algorithm, &key))
     }
 
+    #[cfg_attr(
+        not(feature = "test-vectors"),
+        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+    )]
     /// The nonce length this cipher requires.
     pub fn nonce_len(&self) -> usize {
         match self {
@@ -166,6 +174,10 @@ impl HmacSha256 {
         HmacSha256(<Hmac<Sha256> as KeyInit>::new((&*block).into()))
     }
 
+    #[cfg_attr(
+        not(feature = "test-vectors"),
+        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+    )]
     /// Key it with a key of any length (longer than a block is hashed first, as RFC 2104 says).
     ///
     /// # Errors
