@@ -74,7 +74,10 @@ impl AeadCipher {
 
     #[cfg_attr(
         not(feature = "test-vectors"),
-        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+        allow(
+            dead_code,
+            reason = "used only by the external vectors (the hazmat re-export)"
+        )
     )]
     /// Key `algorithm` with a key of any length: only 32 bytes are accepted.
     ///
@@ -87,7 +90,10 @@ impl AeadCipher {
 
     #[cfg_attr(
         not(feature = "test-vectors"),
-        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+        allow(
+            dead_code,
+            reason = "used only by the external vectors (the hazmat re-export)"
+        )
     )]
     /// The nonce length this cipher requires.
     pub fn nonce_len(&self) -> usize {
@@ -176,7 +182,10 @@ impl HmacSha256 {
 
     #[cfg_attr(
         not(feature = "test-vectors"),
-        allow(dead_code, reason = "used only by the external vectors (the hazmat re-export)")
+        allow(
+            dead_code,
+            reason = "used only by the external vectors (the hazmat re-export)"
+        )
     )]
     /// Key it with a key of any length (longer than a block is hashed first, as RFC 2104 says).
     ///
