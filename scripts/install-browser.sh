@@ -27,7 +27,7 @@ install-browser: cannot install the browser: $1
 install-browser: install these Debian packages by hand, then rerun the browser tests:
     apt-get update && apt-get install -y ${PACKAGES[*]}
 install-browser: (they provide $CHROMIUM and $DRIVER; the tests skip without them unless
-install-browser: SEALED_SESSION_REQUIRE_BROWSER=1 is set)
+install-browser: SEALED_TEST_REQUIRE_BROWSER=1 is set)
 MSG
   exit 1
 }

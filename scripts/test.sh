@@ -5,6 +5,9 @@
 #   scripts/test.sh            # everything
 #   scripts/test.sh --test seal   # extra arguments go to cargo test
 #
+# The test harness's own variables start with SEALED_TEST_, never SEALED_SESSION_: the config
+# module treats an unknown SEALED_SESSION_* variable as a configuration error (typos are caught).
+#
 # Needs: the Rust toolchain. Installs (as root, with apt-get) when missing:
 #   chromium chromium-driver   for tests/browser.rs (skipped, loudly, only if they cannot be installed)
 #   redis-server               for tests/redis.rs (the same: SKIPPED only if it cannot be installed)
@@ -13,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 if bash scripts/install-browser.sh; then
   # From here on a missing browser is a failure, not a skip.
-  export SEALED_SESSION_REQUIRE_BROWSER=1
+  export SEALED_TEST_REQUIRE_BROWSER=1
 else
   echo "WARNING: Chromium could not be installed; tests/browser.rs will print SKIPPED." >&2
   echo "WARNING: install it with: apt-get update && apt-get install -y chromium chromium-driver" >&2
@@ -21,7 +24,7 @@ fi
 
 if bash scripts/install-redis.sh; then
   # From here on a missing redis-server is a failure, not a skip.
-  export SEALED_SESSION_REQUIRE_REDIS=1
+  export SEALED_TEST_REQUIRE_REDIS=1
 else
   echo "WARNING: redis-server could not be installed; tests/redis.rs will print SKIPPED." >&2
   echo "WARNING: install it with: apt-get update && apt-get install -y redis-server" >&2

@@ -25,7 +25,7 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/install-browser.sh` installs them).
 //! Without them every test prints `SKIPPED: chromium not installed…` to stderr and passes, unless
-//! `SEALED_SESSION_REQUIRE_BROWSER=1` is set, which makes a missing browser a failure (CI).
+//! `SEALED_TEST_REQUIRE_BROWSER=1` is set, which makes a missing browser a failure (CI).
 //!
 //! Run with `cargo test --features axum --test browser` (add `-- --nocapture` to see timings).
 

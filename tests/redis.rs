@@ -2,7 +2,7 @@
 //!
 //! Every test starts its own `redis-server` (Debian's package; `scripts/install-redis.sh`) on a
 //! free 127.0.0.1 port, without persistence, and kills it when done. Without the binary each test
-//! prints `SKIPPED` and passes, unless `SEALED_SESSION_REQUIRE_REDIS=1` (set by the CI script),
+//! prints `SKIPPED` and passes, unless `SEALED_TEST_REQUIRE_REDIS=1` (set by the CI script),
 //! when it fails.
 //!
 //! Covered: the store-independent cache suite (tests/common/cache_suite.rs) against Redis, sealed
@@ -40,7 +40,7 @@ use cache_suite::{ok, profile, Factory, Profile, Spec};
 // A redis-server per test
 // ---------------------------------------------------------------------------------------------
 
-const REQUIRE_ENV: &str = "SEALED_SESSION_REQUIRE_REDIS";
+const REQUIRE_ENV: &str = "SEALED_TEST_REQUIRE_REDIS";
 
 fn redis_server_binary() -> Option<PathBuf> {
     ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
@@ -259,8 +259,8 @@ mod redis_unsealed_suite {
 // Two processes, one cold key
 // ---------------------------------------------------------------------------------------------
 
-const HELPER_ENV: &str = "SEALED_SESSION_REDIS_HELPER";
-const HELPER_KEY_ENV: &str = "SEALED_SESSION_REDIS_HELPER_KEY";
+const HELPER_ENV: &str = "SEALED_TEST_REDIS_HELPER";
+const HELPER_KEY_ENV: &str = "SEALED_TEST_REDIS_HELPER_KEY";
 
 /// Not a test on its own: the child process of
 /// `two_processes_sharing_one_redis_make_one_creation_for_a_cold_key` (it returns at once

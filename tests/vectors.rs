@@ -6,7 +6,7 @@
 //!    all), with an expected outcome *declared* next to each case and explained in its `desc`, never
 //!    computed by opening the token.
 //! 2. A check that the committed files are byte-for-byte what the generator produces. Run with
-//!    `SEALED_SESSION_REGENERATE_VECTORS=1` to rewrite them instead.
+//!    `SEALED_TEST_REGENERATE_VECTORS=1` to rewrite them instead.
 //! 3. A runner that reads the committed JSON back with `serde_json` and runs every case through a
 //!    freshly built opener, using only the case's own fields (as another implementation would),
 //!    then checks the suite's size and coverage.
@@ -36,7 +36,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Set to `1` to rewrite the committed vector files from the generator.
-const REGENERATE_ENV: &str = "SEALED_SESSION_REGENERATE_VECTORS";
+const REGENERATE_ENV: &str = "SEALED_TEST_REGENERATE_VECTORS";
 
 fn vector_path(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1702,7 +1702,7 @@ fn render<T: Serialize>(value: &T) -> String {
 
 static REGENERATE: Once = Once::new();
 
-/// With `SEALED_SESSION_REGENERATE_VECTORS=1`, write the generated files once (atomically, so a
+/// With `SEALED_TEST_REGENERATE_VECTORS=1`, write the generated files once (atomically, so a
 /// test reading them in parallel sees the old or the new file, never half of one).
 fn regenerate_if_asked() {
     REGENERATE.call_once(|| {

@@ -6,7 +6,7 @@
 //! its process id.
 //!
 //! [`run`] is the entry point every scenario uses: it skips loudly when Chromium is not installed
-//! (and fails instead when `SEALED_SESSION_REQUIRE_BROWSER=1`), serializes the scenarios (two
+//! (and fails instead when `SEALED_TEST_REQUIRE_BROWSER=1`), serializes the scenarios (two
 //! Chromium instances on a two-core machine only slow each other down), bounds each scenario's
 //! time, and re-raises a scenario's panic after cleaning up.
 
@@ -24,13 +24,13 @@ use serde_json::json;
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
-/// Debian's `chromium` package; `SEALED_SESSION_CHROMIUM` overrides the path.
+/// Debian's `chromium` package; `SEALED_TEST_CHROMIUM` overrides the path.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
-/// Debian's `chromium-driver` package; `SEALED_SESSION_CHROMEDRIVER` overrides the path.
+/// Debian's `chromium-driver` package; `SEALED_TEST_CHROMEDRIVER` overrides the path.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// When `1`, a missing Chromium fails the tests instead of skipping them (CI sets it after
 /// `scripts/install-browser.sh` succeeded).
-pub const REQUIRE_ENV: &str = "SEALED_SESSION_REQUIRE_BROWSER";
+pub const REQUIRE_ENV: &str = "SEALED_TEST_REQUIRE_BROWSER";
 /// The longest a whole scenario may take, browser start included.
 pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 /// The longest chromedriver may take to listen.
@@ -40,15 +40,14 @@ const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// compiler) make every page load slow enough to flake.
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
-/// The Chromium binary: `SEALED_SESSION_CHROMIUM`, or [`CHROMIUM`].
+/// The Chromium binary: `SEALED_TEST_CHROMIUM`, or [`CHROMIUM`].
 pub fn chromium() -> PathBuf {
-    std::env::var_os("SEALED_SESSION_CHROMIUM").map_or_else(|| CHROMIUM.into(), PathBuf::from)
+    std::env::var_os("SEALED_TEST_CHROMIUM").map_or_else(|| CHROMIUM.into(), PathBuf::from)
 }
 
-/// The chromedriver binary: `SEALED_SESSION_CHROMEDRIVER`, or [`CHROMEDRIVER`].
+/// The chromedriver binary: `SEALED_TEST_CHROMEDRIVER`, or [`CHROMEDRIVER`].
 pub fn chromedriver() -> PathBuf {
-    std::env::var_os("SEALED_SESSION_CHROMEDRIVER")
-        .map_or_else(|| CHROMEDRIVER.into(), PathBuf::from)
+    std::env::var_os("SEALED_TEST_CHROMEDRIVER").map_or_else(|| CHROMEDRIVER.into(), PathBuf::from)
 }
 
 /// Why the browser cannot run here, or `None` when both binaries are installed.
@@ -66,7 +65,7 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Whether CI demands the browser (`SEALED_SESSION_REQUIRE_BROWSER=1`).
+/// Whether CI demands the browser (`SEALED_TEST_REQUIRE_BROWSER=1`).
 fn browser_required() -> bool {
     std::env::var(REQUIRE_ENV).is_ok_and(|v| v.trim() == "1")
 }
