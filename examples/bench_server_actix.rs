@@ -192,22 +192,30 @@ where
     Ok(bound.run())
 }
 
+/// A variant, configured (keys generated) before the server starts.
+enum Variant {
+    None,
+    Sealed(SessionMiddleware),
+    ActixSession(actix_web::cookie::Key),
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (Some(variant), Some(addr)) = (args.next(), args.next()) else {
+    let (Some(name), Some(addr)) = (args.next(), args.next()) else {
         return Err(USAGE.into());
     };
     let addr: SocketAddr = addr.parse()?;
-    // Validate the configuration before starting anything.
-    let sealed_middleware = match variant.as_str() {
-        "sealed" => Some(sealed::middleware()?),
-        "none" | "actix-session" => None,
+    let variant = match name.as_str() {
+        "none" => Variant::None,
+        "sealed" => Variant::Sealed(sealed::middleware()?),
+        "actix-session" => Variant::ActixSession(actix_web::cookie::Key::generate()),
         other => return Err(format!("unknown variant {other:?}; {USAGE}").into()),
     };
     actix_web::rt::System::new().block_on(async move {
-        let server = match sealed_middleware {
-            Some(middleware) => server(
-                &variant,
+        let server = match variant {
+            Variant::None => server(&name, || App::new().configure(none_routes), addr)?,
+            Variant::Sealed(middleware) => server(
+                &name,
                 move || {
                     App::new()
                         .wrap(middleware.clone())
@@ -215,19 +223,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 addr,
             )?,
-            None if variant == "actix-session" => {
-                let key = actix_web::cookie::Key::generate();
-                server(
-                    &variant,
-                    move || {
-                        App::new()
-                            .wrap(actix_session_store::middleware(key.clone()))
-                            .configure(actix_session_store::routes)
-                    },
-                    addr,
-                )?
-            }
-            None => server(&variant, || App::new().configure(none_routes), addr)?,
+            Variant::ActixSession(key) => server(
+                &name,
+                move || {
+                    App::new()
+                        .wrap(actix_session_store::middleware(key.clone()))
+                        .configure(actix_session_store::routes)
+                },
+                addr,
+            )?,
         };
         server.await?;
         Ok(())
