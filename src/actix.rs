@@ -149,7 +149,7 @@ where
                 Ok(cookies) => {
                     let headers = response.headers_mut();
                     for cookie in cookies {
-                        match HeaderValue::from_str(&cookie) {
+                        match HeaderValue::try_from(cookie) {
                             Ok(v) => headers.append(SET_COOKIE, v),
                             Err(_) => {
                                 tracing::error!(
