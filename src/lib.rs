@@ -43,6 +43,12 @@
 //! ```
 //!
 //! ## Features
+//! - `axum`: a tower `SessionLayer` (any tower stack) and the axum `Session` extractor.
+//! - `actix`: the actix-web `SessionMiddleware`, the `Session` extractor and `SessionExt`.
+//! - `config`: key rings and session settings from a TOML file and `SEALED_SESSION_*` variables,
+//!   with live reloading of the key ring.
+//! - `cli`: the `sealed-session` command (`keygen`, `rotate`, `inspect`, `seal`).
+//! - `cache`: namespaced, expiring values with single-flight creation in a bounded store.
 //! - `test-vectors`: exposes [`Sealer::seal_raw_for_vectors`], which takes the nonce and skips the
 //!   codec, to regenerate `vectors/`. Never enable it in an application.
 //! - `redis`: the cache over Redis (`cache::RedisStore`, shared by every node) and stateless
