@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# HTTP benchmark of session back-ends (issue 4). See benches/http/README.md.
+# HTTP benchmark of session back-ends (issues 4 and 5). See benches/http/README.md.
 #
-#   bash benches/http/run.sh                      # DURATION=10 ROUNDS=3
+#   bash benches/http/run.sh                      # axum; DURATION=10 ROUNDS=3
 #   DURATION=8 ROUNDS=3 bash benches/http/run.sh
+#   bash benches/http/actix.sh                    # the same for actix-web (FRAMEWORK=actix)
 #
 # Environment (defaults in brackets):
+#   FRAMEWORK [axum]  axum (examples/bench_server.rs: none, sealed, private-jar, tower-sessions)
+#                     or actix (examples/bench_server_actix.rs: none, sealed, actix-session)
 #   DURATION [10]     seconds of each measured wrk run
 #   ROUNDS [3]        rounds; every case runs once per round, cases alternating
 #   WARMUP [2]        seconds of wrk warm-up before each measured run (not counted)
@@ -20,6 +23,7 @@
 #   RESULTS []        also write the final table to this file
 set -euo pipefail
 
+FRAMEWORK=${FRAMEWORK:-axum}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2}
@@ -61,36 +65,48 @@ if [ "$NCPU" -lt 2 ]; then
     CLIENT_CPU=0
 fi
 
+# --- what is measured, per framework ---------------------------------------------------------
+# label | variant | path | seed bytes (0: none) | expected body
+case "$FRAMEWORK" in
+    axum)
+        FEATURE=axum EXAMPLE=bench_server WORKER="one tokio worker"
+        PEERS=(private-jar tower-sessions) ;;
+    actix)
+        FEATURE=actix EXAMPLE=bench_server_actix WORKER="one actix-web worker"
+        PEERS=(actix-session) ;;
+    *) die "FRAMEWORK must be axum or actix, not '$FRAMEWORK'" ;;
+esac
+# The peer the 1 KiB target is measured against (the first one listed).
+PEER=${PEERS[0]}
+
 # --- build -------------------------------------------------------------------------------------
 if [ "$NO_BUILD" != 1 ]; then
-    log "building: cargo build --release --features axum --example bench_server"
-    cargo build --release --features axum --example bench_server >&2
+    log "building: cargo build --release --features $FEATURE --example $EXAMPLE"
+    cargo build --release --features "$FEATURE" --example "$EXAMPLE" >&2
 fi
 TARGET_DIR=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps |
     grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)}
-BIN="$TARGET_DIR/release/examples/bench_server"
+BIN="$TARGET_DIR/release/examples/$EXAMPLE"
 [ -x "$BIN" ] || die "$BIN was not built"
 
 # --- cases -------------------------------------------------------------------------------------
-# label | variant | path | seed bytes (0: none) | expected body
 CASES=(
     "none /counter|none|/counter|0|{\"count\":2}"
     "sealed /counter|sealed|/counter|0|{\"count\":2}"
     "sealed /me (read-only)|sealed|/me|0|{\"count\":1}"
-    "private-jar /counter|private-jar|/counter|0|{\"count\":2}"
-    "tower-sessions /counter|tower-sessions|/counter|0|{\"count\":2}"
-    "sealed /counter +1 KiB|sealed|/counter|${SEED_BYTES}|{\"count\":2}"
-    "private-jar /counter +1 KiB|private-jar|/counter|${SEED_BYTES}|{\"count\":2}"
-    "tower-sessions /counter +1 KiB|tower-sessions|/counter|${SEED_BYTES}|{\"count\":2}"
 )
+for peer in "${PEERS[@]}"; do CASES+=("$peer /counter|$peer|/counter|0|{\"count\":2}"); done
+CASES+=("sealed /counter +1 KiB|sealed|/counter|${SEED_BYTES}|{\"count\":2}")
+for peer in "${PEERS[@]}"; do
+    CASES+=("$peer /counter +1 KiB|$peer|/counter|${SEED_BYTES}|{\"count\":2}")
+done
 if [ "$EXTRA" = 1 ]; then
     CASES+=(
         "none /me|none|/me|0|{\"count\":1}"
-        "sealed /plain (layer, session untouched)|sealed|/plain|0|{\"count\":0}"
+        "sealed /plain (session untouched)|sealed|/plain|0|{\"count\":0}"
         "sealed /me +1 KiB|sealed|/me|${SEED_BYTES}|{\"count\":1}"
-        "private-jar /me|private-jar|/me|0|{\"count\":1}"
-        "tower-sessions /me|tower-sessions|/me|0|{\"count\":1}"
     )
+    for peer in "${PEERS[@]}"; do CASES+=("$peer /me|$peer|/me|0|{\"count\":1}"); done
 fi
 
 if [ -n "$ONLY" ]; then
@@ -127,7 +143,7 @@ start_server() {
         sleep 0.05
     done
     cat "$WORK/server.log" >&2
-    die "bench_server $1 did not start on port $PORT"
+    die "$EXAMPLE $1 did not start on port $PORT"
 }
 
 # Obtain the session cookie once: /counter (count 1), or /seed then /counter for the 1 KiB case.
@@ -149,7 +165,7 @@ RPS=""
 CPU_US=""
 CLK_TCK=$(getconf CLK_TCK)
 # The server's user + system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+cpu_ticks() { sed 's/^.*) //' "/proc/$SERVER_PID/stat" | awk '{ print $12 + $13 }'; }
 run_case() {
     local variant=$2 path=$3 seed=$4 expected=$5 cookie body out
     start_server "$variant"
@@ -195,14 +211,14 @@ run_case() {
 declare -A SAMPLES CPU_SAMPLES PAIRED_SAMPLES
 BASE_LABEL=${CASES[0]%%|*}
 log "cases: ${#CASES[@]}, rounds: $ROUNDS, ${DURATION}s each (+${WARMUP}s warm-up), wrk -t1 -c$CONNECTIONS, paired: $PAIRED"
-log "server on core $SERVER_CPU (one tokio worker), wrk on core $CLIENT_CPU; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "server on core $SERVER_CPU ($WORKER), wrk on core $CLIENT_CPU; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure() {
     local label variant path seed expected
     IFS='|' read -r label variant path seed expected <<<"$1"
     run_case "$label" "$variant" "$path" "$seed" "$expected"
     SAMPLES[$label]="${SAMPLES[$label]:-} $RPS"
     CPU_SAMPLES[$label]="${CPU_SAMPLES[$label]:-} $CPU_US"
-    log "round $round/$ROUNDS  $(printf '%-42s' "$label") $(printf '%10.0f' "$RPS") req/s" \
+    log "round $round/$ROUNDS  $(printf '%-40s' "$label") $(printf '%10.0f' "$RPS") req/s" \
         " $(printf '%6.2f' "$CPU_US") µs server CPU/req"
 }
 for round in $(seq 1 "$ROUNDS"); do
@@ -257,9 +273,10 @@ target_for() {
         "sealed /counter") echo "≥ 0.85: $(ok "${RATIO[$1]}" 0.85)" ;;
         "sealed /me (read-only)") echo "≥ 0.90: $(ok "${RATIO[$1]}" 0.90)" ;;
         "sealed /counter +1 KiB")
-            local twice
-            twice=$(awk -v r="${RATIO["private-jar /counter +1 KiB"]}" 'BEGIN { printf "%.2f", 2 * r }')
-            echo "≥ 2 × private-jar's = ${twice}: $(ok "${RATIO[$1]}" "$twice")" ;;
+            local peer=${RATIO["$PEER /counter +1 KiB"]:-} twice
+            if [ -z "$peer" ]; then echo "≥ 2 × ${PEER}'s (not run)"; return; fi
+            twice=$(awk -v r="$peer" 'BEGIN { printf "%.2f", 2 * r }')
+            echo "≥ 2 × ${PEER}'s = ${twice}: $(ok "${RATIO[$1]}" "$twice")" ;;
         "tower-sessions /counter +1 KiB") echo "(data kept server-side: its cookie stays 22 chars)" ;;
         *) echo "" ;;
     esac
@@ -267,7 +284,7 @@ target_for() {
 
 {
     echo
-    echo "HTTP benchmark: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS} on core ${CLIENT_CPU}, server (one tokio worker) on core ${SERVER_CPU}; median per case, ratios to \`${BASE_LABEL}\`."
+    echo "HTTP benchmark: ${ROUNDS} rounds × ${DURATION} s, wrk -t1 -c${CONNECTIONS} on core ${CLIENT_CPU}, server ($WORKER) on core ${SERVER_CPU}; median per case, ratios to \`${BASE_LABEL}\`."
     echo
     if [ "$PAIRED" = 1 ]; then
         echo "| case | req/s (median) | range | ratio to none | paired ratio (range) | server CPU µs/req | CPU ratio | target (on the paired ratio) |"
