@@ -33,6 +33,13 @@ pub enum ErrorKind {
     SessionTooLarge,
     /// A primitive failed where it cannot fail on valid input (reported, never panicked on).
     Crypto,
+    /// A shared store (cache or revocation) did not answer within its timeout.
+    StoreTimeout,
+    /// A shared store could not be reached (connection refused or lost, a recent failure still
+    /// cooling down, or no runtime to run on).
+    StoreUnavailable,
+    /// A shared store answered something unexpected (an error reply, a malformed record).
+    StoreProtocol,
 }
 
 impl ErrorKind {
@@ -49,6 +56,9 @@ impl ErrorKind {
             ErrorKind::NonceLimit => "nonce_limit",
             ErrorKind::SessionTooLarge => "session_too_large",
             ErrorKind::Crypto => "crypto",
+            ErrorKind::StoreTimeout => "store_timeout",
+            ErrorKind::StoreUnavailable => "store_unavailable",
+            ErrorKind::StoreProtocol => "store_protocol",
         }
     }
 }
@@ -69,7 +79,10 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+    /// An error of `kind` with a message for people. Public so that third-party stores
+    /// (revocation and cache stores) report failures in
+    /// the crate's own type; the message must name what failed, never a secret or a value.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Error {
             kind,
             message: message.into(),
