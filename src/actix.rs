@@ -1,10 +1,11 @@
 //! The actix-web adapter (feature `actix`): [`SessionMiddleware`], the [`Session`] extractor and
 //! [`SessionExt`] to reach the session from an `HttpRequest` or `ServiceRequest`.
 //!
-//! The middleware mirrors the axum layer: it hands the request's `Cookie` headers to the
-//! [`SessionManager`] (nothing is opened until the handler touches the session), puts the
-//! [`Session`] in the request's extensions, and appends the manager's `Set-Cookie` headers to the
-//! response. Configuration uses the same [`SessionBuilder`] and `with_*` names as the axum
+//! The middleware mirrors the axum layer and only translates types: it awaits
+//! [`SessionManager::begin`] with the request's `Cookie` headers before the rest of the request
+//! runs, puts the [`Session`] in the request's extensions, and hands the response's headers to
+//! [`SessionManager::end`] (`Set-Cookie`, `Vary`, `Cache-Control`); an `Err` from it becomes an
+//! opaque `500`. Configuration uses the same [`SessionBuilder`] and `with_*` names as the axum
 //! adapter, so moving between frameworks changes one import.
 //!
 //! actix-web 4 depends on an older `cookie` crate and `http` 0.2. This adapter uses neither: the
@@ -50,11 +51,17 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::http::header::{
+    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY,
+};
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
-use crate::http::{SessionBuilder, SessionManager};
+use crate::builder::SessionBuilder;
+use crate::cache_control::{invalid_value, ResponseHeader, ResponseHeaders};
+use crate::error::Error;
 use crate::keys::KeyRing;
+use crate::manager::SessionManager;
 use crate::session::Session;
 
 /// actix-web middleware that gives every request a [`Session`].
@@ -131,43 +138,69 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let session = self.manager.load_from_cookie_headers(
-            req.headers()
-                .get_all(COOKIE)
-                .map(|v: &HeaderValue| v.as_bytes()),
-        );
-        req.extensions_mut().insert(session.clone());
         let manager = self.manager.clone();
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            #[cfg(feature = "redis")]
-            manager.check_revocation(&session).await;
+            let cookies = req.headers().get_all(COOKIE).map(HeaderValue::as_bytes);
+            let session = manager.begin_from_cookie_headers(cookies).await;
+            req.extensions_mut().insert(session.clone());
             let mut response = service.call(req).await?;
-            #[cfg(feature = "redis")]
-            manager.record_purge(&session).await;
-            match manager.finish(&session) {
-                Ok(cookies) => {
-                    let headers = response.headers_mut();
-                    for cookie in cookies {
-                        match HeaderValue::try_from(cookie) {
-                            Ok(v) => headers.append(SET_COOKIE, v),
-                            Err(_) => {
-                                tracing::error!(
-                                    "a rendered Set-Cookie was not a valid header value"
-                                );
-                            }
-                        }
-                    }
-                    Ok(response.map_into_left_body())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "session could not be stored; answering 500");
+            match manager.end(&session, response.headers_mut()).await {
+                Ok(()) => Ok(response.map_into_left_body()),
+                Err(_) => {
                     let (request, _) = response.into_parts();
                     let opaque = HttpResponse::InternalServerError().finish();
                     Ok(ServiceResponse::new(request, opaque).map_into_right_body())
                 }
             }
         })
+    }
+}
+
+/// actix-web's header map (on `http` 0.2) as the manager sees it.
+impl ResponseHeaders for HeaderMap {
+    fn header_values(&self, name: ResponseHeader) -> Vec<&[u8]> {
+        self.get_all(actix_name(name))
+            .map(HeaderValue::as_bytes)
+            .collect()
+    }
+
+    fn set_header(&mut self, name: ResponseHeader, value: String) {
+        match HeaderValue::try_from(value) {
+            Ok(v) => {
+                self.insert(actix_name(name), v);
+            }
+            Err(_) => invalid_value(name),
+        }
+    }
+
+    fn append_header(&mut self, name: ResponseHeader, value: String) {
+        match HeaderValue::try_from(value) {
+            Ok(v) => self.append(actix_name(name), v),
+            Err(_) => invalid_value(name),
+        }
+    }
+}
+
+fn actix_name(name: ResponseHeader) -> HeaderName {
+    match name {
+        ResponseHeader::CacheControl => CACHE_CONTROL,
+        ResponseHeader::Vary => VARY,
+        _ => SET_COOKIE,
+    }
+}
+
+/// `session.insert(..)?` in a handler returning `Result<_, sealed_session::Error>`: an opaque
+/// `413` ([`ErrorKind::SessionTooLarge`](crate::ErrorKind::SessionTooLarge)) or `500`, with an
+/// empty body; the error is logged.
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(Error::status_code(self)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        tracing::warn!(error = %self, "session error");
+        HttpResponse::new(ResponseError::status_code(self))
     }
 }
 
@@ -204,6 +237,17 @@ impl FromRequest for Session {
 pub trait SessionExt {
     /// The request's session, if [`SessionMiddleware`] is installed.
     fn session(&self) -> Option<Session>;
+
+    /// The request's session, as actix-session's `get_session` gives it. Without
+    /// [`SessionMiddleware`] this is a detached, empty session whose writes go nowhere (and an
+    /// error is logged): prefer [`session`](Self::session) or the [`Session`] extractor, which
+    /// say so.
+    fn get_session(&self) -> Session {
+        self.session().unwrap_or_else(|| {
+            tracing::error!("{}", MissingSessionMiddleware);
+            Session::new()
+        })
+    }
 }
 
 impl SessionExt for HttpRequest {
@@ -215,5 +259,11 @@ impl SessionExt for HttpRequest {
 impl SessionExt for ServiceRequest {
     fn session(&self) -> Option<Session> {
         self.extensions().get::<Session>().cloned()
+    }
+}
+
+impl SessionExt for actix_web::dev::ServiceResponse {
+    fn session(&self) -> Option<Session> {
+        self.request().session()
     }
 }

@@ -1,10 +1,11 @@
 //! The axum and tower adapter (feature `axum`): a [`SessionLayer`] for any tower stack and the
 //! [`Session`] extractor.
 //!
-//! The layer does three things per request and nothing else: it hands the request's `Cookie`
-//! headers to the [`SessionManager`] (which opens nothing until the handler touches the session),
-//! puts the [`Session`] in the request's extensions, and appends the manager's `Set-Cookie`
-//! headers to the response.
+//! The layer only translates types: it awaits [`SessionManager::begin`] with the request's
+//! headers before anything else of the request runs (the revocation check, when configured,
+//! happens there), puts the [`Session`] in the request's extensions, and hands the response's
+//! headers to [`SessionManager::end`] (`Set-Cookie`, `Vary`, `Cache-Control`); an `Err` from it
+//! becomes an opaque `500`. The inner service must be `Clone`, as every axum router is.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -40,11 +41,12 @@ use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, Request, StatusCode};
+use http::{Request, StatusCode};
 
+use crate::builder::SessionBuilder;
 use crate::error::Error;
-use crate::http::{SessionBuilder, SessionManager};
 use crate::keys::KeyRing;
+use crate::manager::SessionManager;
 use crate::session::Session;
 
 /// A tower [`Layer`](tower_layer::Layer) that gives every request a [`Session`].
@@ -104,8 +106,12 @@ impl<S> fmt::Debug for SessionService<S> {
 
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for SessionService<S>
 where
-    S: tower_service::Service<Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: tower_service::Service<Request<ReqBody>, Response = http::Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
+    ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
 {
     type Response = http::Response<ResBody>;
@@ -117,47 +123,19 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let session = self.manager.load(req.headers());
-        req.extensions_mut().insert(session.clone());
+        // The service that was polled ready goes into the future; a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         let manager = self.manager.clone();
-        let future = self.inner.call(req);
         Box::pin(async move {
-            // The inner future has not been polled yet: the handler runs after the check.
-            #[cfg(feature = "redis")]
-            manager.check_revocation(&session).await;
-            let mut response = future.await?;
-            #[cfg(feature = "redis")]
-            manager.record_purge(&session).await;
-            apply(&manager, &session, &mut response);
+            let session = manager.begin(req.headers()).await;
+            req.extensions_mut().insert(session.clone());
+            let mut response = inner.call(req).await?;
+            if manager.end(&session, response.headers_mut()).await.is_err() {
+                response = opaque(StatusCode::INTERNAL_SERVER_ERROR);
+            }
             Ok(response)
         })
-    }
-}
-
-/// Append the session's `Set-Cookie` headers, or turn the response into an opaque 500 when the
-/// session cannot be stored.
-fn apply<B: Default>(
-    manager: &SessionManager,
-    session: &Session,
-    response: &mut http::Response<B>,
-) {
-    match manager.finish(session) {
-        Ok(cookies) => {
-            let headers = response.headers_mut();
-            for cookie in cookies {
-                match HeaderValue::try_from(cookie) {
-                    Ok(v) => {
-                        headers.append(header::SET_COOKIE, v);
-                    }
-                    // Rendering only produces visible ASCII from validated attributes.
-                    Err(_) => tracing::error!("a rendered Set-Cookie was not a valid header value"),
-                }
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "session could not be stored; answering 500");
-            *response = opaque(StatusCode::INTERNAL_SERVER_ERROR);
-        }
     }
 }
 
@@ -205,11 +183,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 /// Map a crate error to an opaque response for handlers (`status only`, reason logged).
 ///
 /// [`ErrorKind::SessionTooLarge`](crate::ErrorKind::SessionTooLarge) becomes `413 Payload Too
-/// Large`; anything else `500`.
+/// Large`; anything else `500`. The same as `Error`'s [`IntoResponse`], so that
+/// `session.insert(..)?` works in a handler returning `Result<_, sealed_session::Error>`.
 pub fn error_response(e: &Error) -> Response {
     tracing::warn!(error = %e, "session error");
-    match e.kind() {
-        crate::ErrorKind::SessionTooLarge => StatusCode::PAYLOAD_TOO_LARGE.into_response(),
-        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    StatusCode::from_u16(e.status_code()).map_or_else(
+        |_| StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        IntoResponse::into_response,
+    )
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        error_response(&self)
     }
 }

@@ -115,6 +115,8 @@ mod key;
 mod memoize;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_revocations;
 mod region;
 mod store;
 
@@ -123,6 +125,9 @@ pub use memoize::Memoized;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisStore, RedisStoreBuilder};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis_revocations::RedisRevocations;
 pub use region::{
     CacheRegions, CacheRegionsBuilder, NamespaceConfig, NamespaceConfigBuilder, RegionConfig,
     RegionConfigBuilder,

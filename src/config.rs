@@ -146,10 +146,10 @@ use crate::clock::UnixTime;
 use crate::cookie_policy::{Chunking, CookieLifetime, SameSite};
 use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
-use crate::http::{SessionBuilder, SessionManager};
 use crate::keys::{Key, KeyId, KeyRing, KeyState};
 #[cfg(doc)]
 use crate::seal::Sealer;
+use crate::{SessionBuilder, SessionManager};
 
 mod env;
 mod file;

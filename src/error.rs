@@ -98,6 +98,16 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The HTTP status the adapters answer with when a handler returns this error: `413` for
+    /// [`ErrorKind::SessionTooLarge`] (the request asked for more than a cookie holds), `500`
+    /// for everything else. The body is always empty; the kind and message go to the log.
+    pub fn status_code(&self) -> u16 {
+        match self.kind {
+            ErrorKind::SessionTooLarge => 413,
+            _ => 500,
+        }
+    }
 }
 
 impl fmt::Debug for Error {

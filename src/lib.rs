@@ -51,19 +51,21 @@
 //! - `cache`: namespaced, expiring values with single-flight creation in a bounded store.
 //! - `test-vectors`: exposes [`Sealer::seal_raw_for_vectors`], which takes the nonce and skips the
 //!   codec, to regenerate `vectors/`. Never enable it in an application.
-//! - `redis`: the cache over Redis (`cache::RedisStore`, shared by every node) and stateless
-//!   revocation (`revocation`: revoke one session, or all of a user's, on every node). Needs a
-//!   Tokio runtime.
+//! - `redis`: the cache over Redis (`cache::RedisStore`, shared by every node) and revocations
+//!   shared by every node (`cache::RedisRevocations`, for [`revocation`]). Needs a Tokio runtime.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod builder;
+mod cache_control;
 mod clock;
 mod codec;
+mod cookie_header;
 mod cookie_policy;
 mod envelope;
 mod error;
-mod http;
 mod keys;
+mod manager;
 mod primitives;
 mod seal;
 mod session;
@@ -80,20 +82,21 @@ pub mod cache;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod revocation;
 
+pub use builder::SessionBuilder;
+pub use cache_control::{CacheSafety, ResponseHeader, ResponseHeaders};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;
+pub use cookie_header::MAX_CANDIDATES;
 pub use cookie_policy::{
     Chunking, CookieLifetime, CookiePolicy, CookiePolicyBuilder, SameSite, MAX_COOKIE_LIFETIME,
     MAX_SET_COOKIE_LEN,
 };
 pub use envelope::{Mode, Timestamps};
 pub use error::{Error, ErrorKind, Rejection};
-pub use http::{SessionBuilder, SessionManager, MAX_CANDIDATES};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
+pub use manager::SessionManager;
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
 pub use session::{Session, SessionId, SessionStatus};
 

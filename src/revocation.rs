@@ -1,93 +1,97 @@
-//! Stateless sessions that can still be revoked (feature `redis`): a shared list of revoked
-//! session ids, and a per-user generation for "log out everywhere".
+//! Stateless sessions that can still be revoked: a list of revoked session lineages, and a
+//! per-user generation for "log out everywhere".
 //!
 //! A sealed cookie is valid until it expires, on every node that holds the key ring. To end one
-//! session earlier, its id is recorded in a shared store until the session's absolute expiry (no
-//! longer: after that the cookie does not open anyway, so the list stays as small as the number
-//! of sessions revoked within one lifetime). To end all of a user's sessions, the user's
-//! generation is bumped: sessions bound to an earlier generation at login stop opening.
+//! session earlier, its [lineage](crate::Session::lineage) (the id it had before its first
+//! renew, kept through every renew) is recorded in a store until the latest instant any of its
+//! cookies can expire (no longer: after that they do not open anyway, so the list stays as small
+//! as the number of sessions revoked within one lifetime). To end all of a user's sessions, the
+//! user's generation is bumped: sessions bound to an earlier generation at login stop opening.
 //!
-//! ```no_run
-//! use sealed_session::cache::RedisStore;
-//! use sealed_session::revocation::{FailurePolicy, RedisRevocations, Revocation};
+//! Two stores are shipped: [`MemoryRevocations`] (one process: tests, small deployments, a
+//! single node) and, with the `redis` feature, `cache::RedisRevocations` (shared by every node).
+//! Others implement [`RevocationStore`] and report failures as an [`Error`] of kind
+//! [`ErrorKind::StoreTimeout`], [`ErrorKind::StoreUnavailable`] or [`ErrorKind::StoreProtocol`]
+//! (built with [`Error::new`]).
+//!
+//! ```
+//! use sealed_session::revocation::{FailurePolicy, MemoryRevocations, Revocation};
 //! use sealed_session::{KeyRing, SessionManager};
 //!
-//! # async fn run(ring: KeyRing) -> Result<(), Box<dyn std::error::Error>> {
-//! let store = RedisStore::builder("redis://127.0.0.1:6379/")?.connect().await?;
-//! let manager = SessionManager::builder(ring)
+//! let manager = SessionManager::builder(KeyRing::generate())
 //!     .with_revocation(
-//!         Revocation::new(RedisRevocations::new(&store)).with_policy(FailurePolicy::FailClosed),
+//!         Revocation::new(MemoryRevocations::new()).with_policy(FailurePolicy::FailClosed),
 //!     )
 //!     .build()?;
-//! // At login: bind the session to the user's current generation.
-//! # let session = manager.load(&http::HeaderMap::new());
-//! manager.bind_user(&session, "ann").await?;
-//! // "Log out everywhere": every session bound before this call stops opening.
-//! manager.log_out_everywhere("ann").await?;
-//! # Ok(()) }
+//! # Ok::<(), sealed_session::Error>(())
 //! ```
 //!
 //! # Where the check happens
 //!
-//! Opening a session is synchronous and lazy ([`Session`] opens its cookie on first access, in
-//! the handler), while a revocation check is a network round trip. So the check is a separate,
-//! async step, [`SessionManager::check_revocation`], which the axum layer and the actix-web
-//! middleware await before the handler runs (after the inner service was called, before its
-//! future is first polled). With revocation configured, every request that carries a session
-//! cookie is opened eagerly and costs one round trip (`MGET` of the session's revocation record
-//! and its user's generation); requests without one cost nothing. After the handler, a
-//! [`Session::purge`] is recorded as a revocation ([`Revocation::with_revoke_on_purge`]).
+//! [`SessionManager::begin`](crate::SessionManager::begin), which both adapters await before
+//! anything else of the request runs (inner middleware included), opens the request's cookie
+//! and asks the store whether its id or lineage is revoked, and for its user's generation, in
+//! one call. Requests without a cookie cost nothing. After the application,
+//! [`SessionManager::end`](crate::SessionManager::end) records a [`Session::purge`] as a
+//! revocation of the lineage ([`Revocation::with_revoke_on_purge`]), so a logout also ends every
+//! copy of the cookie taken before a renew (a login) in the same session.
 //!
 //! # Outcomes
 //!
-//! - **Revoked** (the id is listed, or the session's user generation is older than the user's):
-//!   the request sees a fresh, empty session with [`Rejection::Revoked`], and the response
-//!   deletes the cookie, as for any refused cookie.
-//! - **The check failed** (the store is unreachable, or slower than the check timeout, 50 ms by
-//!   default): [`FailurePolicy::FailClosed`] (the default) treats the request as having no
-//!   session, without deleting the cookie, so the user is back once the store is; a warning is
-//!   logged. [`FailurePolicy::FailOpen`] keeps the session and logs a warning. No request waits
-//!   longer than the timeout.
+//! - **Revoked** (the id or lineage is listed, or the session's user generation is older than
+//!   the user's): the request sees a fresh, empty session with [`Rejection::Revoked`], and the
+//!   response deletes the cookie, as for any refused cookie.
+//! - **The check failed** (the store is unreachable or slower than its own timeout):
+//!   [`FailurePolicy::FailClosed`] (the default) treats the request as having no session,
+//!   without deleting the cookie, so the user is back once the store is; a warning is logged.
+//!   [`FailurePolicy::FailOpen`] keeps the session and logs a warning. Stores bound every call
+//!   themselves (the Redis store: 50 ms by default), so no request waits longer than that.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{RedisStore, StoreError, StoreErrorKind};
-use crate::clock::UnixTime;
-use crate::error::Rejection;
-use crate::http::SessionManager;
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::error::{Error, ErrorKind, Rejection};
 use crate::session::{Session, SessionId};
 
 /// A boxed future, so that [`RevocationStore`] can be a trait object.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// The session key under which the user binding is stored (see
+/// [`SessionManager::bind_user`](crate::SessionManager::bind_user)).
+pub(crate) const USER_KEY: &str = "sealed_session.user";
 
 /// What a revocation store knows about one session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RevocationState {
-    /// The session's id is on the revocation list.
+    /// The session's id or its lineage is on the revocation list.
     pub revoked: bool,
     /// The user's current generation (0 when never bumped, or when no user was asked about).
     pub user_generation: u64,
 }
 
-/// Where revocations live: shared by every node, so a revocation on one is seen by all.
+/// Where revocations live. A store shared by every node (Redis) makes a revocation on one node
+/// seen by all; [`MemoryRevocations`] serves one process.
 ///
-/// [`RedisRevocations`] is the implementation shipped; the trait is object-safe for others.
+/// Implementations bound every call by a timeout of their own, and report failures as an
+/// [`Error`] of kind [`ErrorKind::StoreTimeout`], [`ErrorKind::StoreUnavailable`] or
+/// [`ErrorKind::StoreProtocol`]. The trait is object-safe.
 pub trait RevocationStore: Send + Sync + fmt::Debug {
-    /// Record `id` as revoked until `until` (the session's absolute expiry: later, its cookie
-    /// does not open anyway).
+    /// Record `id` (a session id or a lineage) as revoked until `until` (later, no cookie of it
+    /// opens anyway).
     fn revoke(&self, id: SessionId, until: UnixTime) -> StoreFuture<'_, ()>;
 
-    /// Whether `id` is revoked, and `user`'s current generation (0 if `user` is `None`), in one
-    /// round trip.
+    /// Whether `id` or `lineage` is revoked, and `user`'s current generation (0 if `user` is
+    /// `None`), in one round trip. `id` and `lineage` are equal for a session never renewed.
     fn check<'a>(
         &'a self,
         id: SessionId,
+        lineage: SessionId,
         user: Option<&'a str>,
     ) -> StoreFuture<'a, RevocationState>;
 
@@ -111,7 +115,7 @@ pub enum FailurePolicy {
     FailOpen,
 }
 
-/// The outcome of [`SessionManager::check_revocation`].
+/// The outcome of [`SessionManager::check_revocation`](crate::SessionManager::check_revocation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RevocationCheck {
@@ -130,14 +134,12 @@ pub enum RevocationCheck {
     FailedOpen,
 }
 
-/// Revocation settings for a [`SessionManager`] ([`SessionBuilder::with_revocation`]).
-///
-/// [`SessionBuilder::with_revocation`]: crate::SessionBuilder::with_revocation
+/// Revocation settings for a session manager
+/// ([`SessionBuilder::with_revocation`](crate::SessionBuilder::with_revocation)).
 #[derive(Clone)]
 pub struct Revocation {
     store: Arc<dyn RevocationStore>,
     policy: FailurePolicy,
-    timeout: Duration,
     revoke_on_purge: bool,
 }
 
@@ -146,22 +148,34 @@ impl fmt::Debug for Revocation {
         f.debug_struct("Revocation")
             .field("store", &self.store)
             .field("policy", &self.policy)
-            .field("timeout", &self.timeout)
             .field("revoke_on_purge", &self.revoke_on_purge)
             .finish()
     }
 }
 
-impl Revocation {
-    /// Default bound on one check: a revocation check is on every request's path.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
+/// What a session remembers of its user (under [`SessionManager::USER_KEY`]).
+///
+/// [`SessionManager::USER_KEY`]: crate::SessionManager::USER_KEY
+#[derive(Serialize, Deserialize)]
+struct UserBinding {
+    #[serde(rename = "u")]
+    user: String,
+    #[serde(rename = "g")]
+    generation: u64,
+}
 
-    /// Revocation through `store`, fail-closed, 50 ms per check, purges recorded.
+impl Revocation {
+    /// Revocation through `store`, fail-closed, purges recorded.
     pub fn new(store: impl RevocationStore + 'static) -> Self {
+        Revocation::from_arc(Arc::new(store))
+    }
+
+    /// Revocation through a store shared with other code (for example to inspect it in tests,
+    /// or to revoke from a background task).
+    pub fn from_arc(store: Arc<dyn RevocationStore>) -> Self {
         Revocation {
-            store: Arc::new(store),
+            store,
             policy: FailurePolicy::FailClosed,
-            timeout: Revocation::DEFAULT_TIMEOUT,
             revoke_on_purge: true,
         }
     }
@@ -173,15 +187,9 @@ impl Revocation {
         self
     }
 
-    /// The bound on each check and each write (default 50 ms). Past it, the policy applies.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Whether [`Session::purge`] records the purged session's id as revoked (default on), so a
-    /// copy of its cookie kept elsewhere stops working too ("log out" means logged out).
+    /// Whether [`Session::purge`] records the purged session's lineage as revoked (default on),
+    /// so a copy of its cookie kept elsewhere, even one taken before a renew, stops working too
+    /// ("log out" means logged out).
     #[must_use]
     pub fn with_revoke_on_purge(mut self, revoke: bool) -> Self {
         self.revoke_on_purge = revoke;
@@ -198,58 +206,14 @@ impl Revocation {
         self.policy
     }
 
-    /// Run a store call under the timeout.
-    async fn bounded<T>(&self, call: StoreFuture<'_, T>) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
-                format!(
-                    "the revocation store did not answer within {:?}",
-                    self.timeout
-                ),
-            )),
-        }
-    }
-}
-
-/// What a session remembers of its user (under [`SessionManager::USER_KEY`]).
-#[derive(Serialize, Deserialize)]
-struct UserBinding {
-    #[serde(rename = "u")]
-    user: String,
-    #[serde(rename = "g")]
-    generation: u64,
-}
-
-impl SessionManager {
-    /// The session key under which [`bind_user`](Self::bind_user) records the user and their
-    /// generation. Reserved: do not write it yourself.
-    pub const USER_KEY: &'static str = "sealed_session.user";
-
-    /// Check the request's session against the revocation store, and replace it with a fresh
-    /// session if it is revoked (or if the check fails and the policy is fail-closed). The axum
-    /// layer and the actix-web middleware call this before the handler runs; call it yourself
-    /// only when using the manager directly. Opens the cookie (only when a store is configured).
-    pub async fn check_revocation(&self, session: &Session) -> RevocationCheck {
-        let Some(revocation) = self.revocation() else {
-            return RevocationCheck::NotConfigured;
+    /// Check `session` and reset it when it is revoked (or the check fails closed).
+    pub(crate) async fn check(&self, session: &Session) -> RevocationCheck {
+        let Some((id, lineage, binding)) = session.revocation_subject(USER_KEY) else {
+            return RevocationCheck::NoSession;
         };
-        let (id, binding) = {
-            let state = session.lock();
-            match (state.id, state.meta) {
-                (Some(id), Some(_)) => (
-                    id,
-                    state
-                        .data
-                        .get(SessionManager::USER_KEY)
-                        .and_then(|v| UserBinding::deserialize(v).ok()),
-                ),
-                _ => return RevocationCheck::NoSession,
-            }
-        };
+        let binding = binding.and_then(|v| UserBinding::deserialize(v).ok());
         let user = binding.as_ref().map(|b| b.user.as_str());
-        match revocation.bounded(revocation.store.check(id, user)).await {
+        match self.store.check(id, lineage, user).await {
             Ok(state) => {
                 let user_revoked = binding
                     .as_ref()
@@ -260,20 +224,20 @@ impl SessionManager {
                         everywhere = user_revoked,
                         "a revoked session was presented; starting a fresh session"
                     );
-                    reset(session, Some(Rejection::Revoked));
+                    session.reset(Some(Rejection::Revoked));
                     RevocationCheck::Revoked
                 } else {
                     RevocationCheck::Valid
                 }
             }
-            Err(e) => match revocation.policy {
+            Err(e) => match self.policy {
                 FailurePolicy::FailClosed => {
                     tracing::warn!(
                         session = %id,
                         error = %e,
                         "revocation check failed; fail-closed: this request has no session"
                     );
-                    reset(session, None);
+                    session.reset(None);
                     RevocationCheck::FailedClosed
                 }
                 FailurePolicy::FailOpen => {
@@ -288,22 +252,17 @@ impl SessionManager {
         }
     }
 
-    /// After the handler: record a [`Session::purge`] as a revocation of the purged id until its
-    /// expiry, if configured. A failure is logged, not returned: the response still deletes the
-    /// cookie, only a copy kept elsewhere would stay valid.
-    pub async fn record_purge(&self, session: &Session) {
-        let Some(revocation) = self.revocation() else {
-            return;
-        };
-        if !revocation.revoke_on_purge {
+    /// Record the lineage a purge ended in this request, until `until`.
+    pub(crate) async fn record_purge(&self, session: &Session, until: UnixTime) {
+        if !self.revoke_on_purge {
             return;
         }
-        let Some((id, until)) = session.take_purged() else {
+        let Some(lineage) = session.take_purged() else {
             return;
         };
-        if let Err(e) = revocation.bounded(revocation.store.revoke(id, until)).await {
+        if let Err(e) = self.store.revoke(lineage, until).await {
             tracing::error!(
-                session = %id,
+                session = %lineage,
                 error = %e,
                 "a purged session could not be recorded as revoked; a copy of its cookie \
                  stays valid until it expires"
@@ -311,230 +270,188 @@ impl SessionManager {
         }
     }
 
-    /// Revoke the session `id` on every node, until the longest a session can live from now (the
-    /// manager's absolute lifetime: its exact expiry is in its cookie, which the caller may not
-    /// have).
-    ///
-    /// # Errors
-    /// The store failed or timed out; the session is not revoked.
-    pub async fn revoke(&self, id: SessionId) -> Result<(), StoreError> {
-        let revocation = self.revocation_or_error()?;
-        let now = self.sealer().now();
-        let until = now.checked_add(self.sealer().lifetime()).unwrap_or(now);
-        revocation.bounded(revocation.store.revoke(id, until)).await
+    pub(crate) async fn revoke(&self, id: SessionId, until: UnixTime) -> Result<(), Error> {
+        self.store.revoke(id, until).await
     }
 
-    /// Bind `session` to `user` at login: it records the user's current generation in the
-    /// session (under [`USER_KEY`](Self::USER_KEY)), so that
-    /// [`log_out_everywhere`](Self::log_out_everywhere) revokes it. Call it after
-    /// [`Session::renew`].
-    ///
-    /// # Errors
-    /// The store failed or timed out; the session is not bound (the caller decides whether the
-    /// login proceeds).
-    pub async fn bind_user(&self, session: &Session, user: &str) -> Result<(), StoreError> {
-        let revocation = self.revocation_or_error()?;
-        let generation = revocation
-            .bounded(revocation.store.user_generation(user))
-            .await?;
+    pub(crate) async fn bind_user(&self, session: &Session, user: &str) -> Result<(), Error> {
+        let generation = self.store.user_generation(user).await?;
         let binding = UserBinding {
             user: user.to_owned(),
             generation,
         };
-        let value = serde_json::to_value(&binding).map_err(|_| {
-            StoreError::new(StoreErrorKind::Protocol, "the user binding is not JSON")
-        })?;
-        session.insert_value(SessionManager::USER_KEY, value);
+        let value = serde_json::to_value(&binding)
+            .map_err(|_| Error::new(ErrorKind::Codec, "the user binding is not JSON"))?;
+        session.insert_value(USER_KEY, value);
         Ok(())
     }
 
-    /// End every session bound to `user` (see [`bind_user`](Self::bind_user)), on every node, at
-    /// their next request.
-    ///
-    /// # Errors
-    /// The store failed or timed out; nothing was revoked.
-    pub async fn log_out_everywhere(&self, user: &str) -> Result<(), StoreError> {
-        let revocation = self.revocation_or_error()?;
-        revocation
-            .bounded(revocation.store.bump_user_generation(user))
-            .await
-            .map(drop)
-    }
-
-    fn revocation_or_error(&self) -> Result<&Revocation, StoreError> {
-        self.revocation().ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::Unavailable,
-                "no revocation store is configured (SessionBuilder::with_revocation)",
-            )
-        })
+    pub(crate) async fn log_out_everywhere(&self, user: &str) -> Result<(), Error> {
+        self.store.bump_user_generation(user).await.map(drop)
     }
 }
 
-/// Replace the session's content with a fresh, empty session (before the handler runs).
-fn reset(session: &Session, rejection: Option<Rejection>) {
-    let mut state = session.lock();
-    state.id = None;
-    state.data.clear();
-    state.meta = None;
-    state.reseal = None;
-    state.rejection = rejection;
+/// Revocations in this process's memory: for one node, tests and small deployments. Bounded:
+/// at most [`capacity`](Self::with_capacity) revoked sessions and as many users (expired
+/// revocations are dropped first); past that, revoking fails with
+/// [`ErrorKind::StoreUnavailable`] (logged by a purge; the cookie is still deleted) rather than
+/// growing without bound.
+pub struct MemoryRevocations {
+    inner: Mutex<MemoryInner>,
+    capacity: usize,
+    clock: Arc<dyn Clock>,
 }
 
-/// Revocations in Redis, next to a [`RedisStore`]'s cache entries and sharing its connection.
-///
-/// Keys, with the store's prefix `P`: `P:revoked:<session id>` (the 22-character id; expires at
-/// the session's expiry) and `P:user-gen:<user>` (a counter; never expires, since a session may
-/// be bound to it for its whole life).
-#[derive(Clone)]
-pub struct RedisRevocations {
-    store: RedisStore,
-    timeout: Duration,
+#[derive(Default)]
+struct MemoryInner {
+    revoked: HashMap<SessionId, UnixTime>,
+    generations: HashMap<String, u64>,
 }
 
-impl fmt::Debug for RedisRevocations {
+impl fmt::Debug for MemoryRevocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisRevocations")
-            .field("store", &self.store)
-            .field("timeout", &self.timeout)
+        let inner = self.lock();
+        f.debug_struct("MemoryRevocations")
+            .field("revoked", &inner.revoked.len())
+            .field("users", &inner.generations.len())
+            .field("capacity", &self.capacity)
             .finish()
     }
 }
 
-impl RedisRevocations {
-    /// Revocations in `store`'s server, under its prefix, with the default check timeout (50 ms;
-    /// the cache's operations keep their own).
-    pub fn new(store: &RedisStore) -> Self {
-        RedisRevocations {
-            store: store.clone(),
-            timeout: Revocation::DEFAULT_TIMEOUT,
+impl Default for MemoryRevocations {
+    fn default() -> Self {
+        MemoryRevocations::new()
+    }
+}
+
+impl MemoryRevocations {
+    /// Default capacity: 100,000 revoked sessions (and users), a few MiB.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// An empty store with the default capacity and the system clock.
+    pub fn new() -> Self {
+        MemoryRevocations {
+            inner: Mutex::new(MemoryInner::default()),
+            capacity: MemoryRevocations::DEFAULT_CAPACITY,
+            clock: Arc::new(SystemClock),
         }
     }
 
-    /// The bound on each Redis call (default 50 ms).
+    /// At most `capacity` revoked sessions, and as many users with a generation.
     #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
         self
     }
 
-    fn revoked_key(&self, id: SessionId) -> String {
-        format!("{}:revoked:{id}", self.store.key_prefix())
+    /// The clock that expires revocations (use the session manager's).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
-    fn user_key(&self, user: &str) -> String {
-        format!("{}:user-gen:{user}", self.store.key_prefix())
+    /// How many revocations are held (expired ones included until they are pruned).
+    pub fn len(&self) -> usize {
+        self.lock().revoked.len()
+    }
+
+    /// Whether no revocation is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The map is plain data: a panic elsewhere while it was locked leaves it usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn full() -> Error {
+        Error::new(
+            ErrorKind::StoreUnavailable,
+            "the in-memory revocation store is full",
+        )
     }
 }
 
-fn parse_counter(raw: Option<String>) -> Result<u64, StoreError> {
-    match raw {
-        None => Ok(0),
-        Some(s) => s.parse().map_err(|_| {
-            StoreError::new(
-                StoreErrorKind::Protocol,
-                "a user generation in Redis is not a number",
-            )
-        }),
-    }
-}
-
-impl RevocationStore for RedisRevocations {
+impl RevocationStore for MemoryRevocations {
     fn revoke(&self, id: SessionId, until: UnixTime) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            let now = UnixTime::now();
+        let now = self.clock.now();
+        let result = (|| {
             if until <= now {
-                return Ok(()); // already expired: its cookie no longer opens
+                return Ok(()); // already expired: no cookie of it opens
             }
-            let ms = until
-                .saturating_since(now)
-                .as_millis()
-                .try_into()
-                .unwrap_or(u64::MAX);
-            let key = self.revoked_key(id);
-            let mut conn = self.store.connection();
-            self.store
-                .run("revoke", self.timeout, async {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg("1")
-                        .arg("PX")
-                        .arg(ms)
-                        .query_async::<()>(&mut conn)
-                        .await
-                })
-                .await
-        })
+            let mut inner = self.lock();
+            if inner.revoked.len() >= self.capacity && !inner.revoked.contains_key(&id) {
+                inner.revoked.retain(|_, expiry| *expiry > now);
+                if inner.revoked.len() >= self.capacity {
+                    return Err(MemoryRevocations::full());
+                }
+            }
+            let entry = inner.revoked.entry(id).or_insert(until);
+            *entry = (*entry).max(until);
+            Ok(())
+        })();
+        Box::pin(std::future::ready(result))
     }
 
     fn check<'a>(
         &'a self,
         id: SessionId,
+        lineage: SessionId,
         user: Option<&'a str>,
     ) -> StoreFuture<'a, RevocationState> {
-        Box::pin(async move {
-            let mut conn = self.store.connection();
-            let revoked_key = self.revoked_key(id);
-            match user {
-                None => {
-                    let revoked: bool = self
-                        .store
-                        .run("revocation check", self.timeout, async {
-                            redis::cmd("EXISTS")
-                                .arg(&revoked_key)
-                                .query_async(&mut conn)
-                                .await
-                        })
-                        .await?;
-                    Ok(RevocationState {
-                        revoked,
-                        user_generation: 0,
-                    })
-                }
-                Some(user) => {
-                    let user_key = self.user_key(user);
-                    let (revoked, generation): (Option<String>, Option<String>) = self
-                        .store
-                        .run("revocation check", self.timeout, async {
-                            redis::cmd("MGET")
-                                .arg(&revoked_key)
-                                .arg(&user_key)
-                                .query_async(&mut conn)
-                                .await
-                        })
-                        .await?;
-                    Ok(RevocationState {
-                        revoked: revoked.is_some(),
-                        user_generation: parse_counter(generation)?,
-                    })
-                }
-            }
-        })
+        let now = self.clock.now();
+        let inner = self.lock();
+        let listed = |k: &SessionId| inner.revoked.get(k).is_some_and(|e| *e > now);
+        let state = RevocationState {
+            revoked: listed(&id) || listed(&lineage),
+            user_generation: user
+                .and_then(|u| inner.generations.get(u).copied())
+                .unwrap_or(0),
+        };
+        Box::pin(std::future::ready(Ok(state)))
     }
 
     fn user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            let mut conn = self.store.connection();
-            let key = self.user_key(user);
-            let raw: Option<String> = self
-                .store
-                .run("user generation", self.timeout, async {
-                    redis::cmd("GET").arg(&key).query_async(&mut conn).await
-                })
-                .await?;
-            parse_counter(raw)
-        })
+        let generation = self.lock().generations.get(user).copied().unwrap_or(0);
+        Box::pin(std::future::ready(Ok(generation)))
     }
 
     fn bump_user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            let mut conn = self.store.connection();
-            let key = self.user_key(user);
-            self.store
-                .run("log out everywhere", self.timeout, async {
-                    redis::cmd("INCR").arg(&key).query_async(&mut conn).await
-                })
-                .await
-        })
+        let mut inner = self.lock();
+        let result =
+            if inner.generations.len() >= self.capacity && !inner.generations.contains_key(user) {
+                Err(MemoryRevocations::full())
+            } else {
+                let g = inner.generations.entry(user.to_owned()).or_insert(0);
+                *g = g.saturating_add(1);
+                Ok(*g)
+            };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
+    fn revoke(&self, id: SessionId, until: UnixTime) -> StoreFuture<'_, ()> {
+        (**self).revoke(id, until)
+    }
+
+    fn check<'a>(
+        &'a self,
+        id: SessionId,
+        lineage: SessionId,
+        user: Option<&'a str>,
+    ) -> StoreFuture<'a, RevocationState> {
+        (**self).check(id, lineage, user)
+    }
+
+    fn user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
+        (**self).user_generation(user)
+    }
+
+    fn bump_user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
+        (**self).bump_user_generation(user)
     }
 }

@@ -494,6 +494,10 @@ impl Sealer {
     /// refresh): `created` and `expires` are kept from `previous`, only `issued` moves, and the
     /// primary key and a fresh nonce are used.
     ///
+    /// `issued` never moves backwards: it becomes `max(now, previous issued, previous created)`.
+    /// A session created or last sealed on a node whose clock is ahead (within the leeway) and
+    /// re-sealed on one that is behind therefore keeps `created ≤ issued`, and opens on both.
+    ///
     /// # Errors
     /// As [`seal_at`](Self::seal_at).
     pub fn reseal_at<T: Serialize + ?Sized>(
@@ -504,7 +508,7 @@ impl Sealer {
     ) -> Result<String, Error> {
         let times = Timestamps {
             created: previous.created(),
-            issued: now,
+            issued: now.max(previous.issued()).max(previous.created()),
             expires: previous.expires(),
         };
         self.seal_times(now, &times, value)

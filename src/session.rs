@@ -15,10 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
+use crate::cookie_header::Candidate;
 use crate::cookie_policy::CookieLifetime;
 use crate::error::{Error, ErrorKind, Rejection};
-use crate::http::SessionManager;
-use crate::seal::{Reseal, TokenMeta};
+use crate::seal::{Reseal, Sealer, TokenMeta};
 
 /// A session's random 128-bit identifier, carried inside the sealed payload. Useful in logs, to
 /// bind CSRF tokens to a session, and as a revocation handle. Displayed as 22 base64url
@@ -88,10 +88,13 @@ pub enum SessionStatus {
     Purged,
 }
 
-/// The sealed payload: the id and the data.
-#[derive(Serialize, Deserialize)]
+/// The sealed payload: `{"id":…,"lineage":…,"data":{…}}`. `lineage` is omitted while it equals
+/// `id` (a session that was never renewed), and read as `id` when absent.
+#[derive(Deserialize)]
 pub(crate) struct Payload {
     pub(crate) id: SessionId,
+    #[serde(default)]
+    pub(crate) lineage: Option<SessionId>,
     pub(crate) data: Map<String, Value>,
 }
 
@@ -99,59 +102,75 @@ pub(crate) struct Payload {
 #[derive(Serialize)]
 pub(crate) struct PayloadRef<'a> {
     pub(crate) id: &'a SessionId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) lineage: Option<&'a SessionId>,
     pub(crate) data: &'a Map<String, Value>,
 }
 
-/// Where an unopened session comes from: the candidate tokens found in the request.
-pub(crate) struct Source {
-    pub(crate) candidates: Vec<String>,
+/// What a session needs from the code that loaded it: the sealer that opens its cookie, and the
+/// check that it still fits the response. Implemented by the manager; defined here so that the
+/// session value does not depend on the manager.
+pub(crate) trait Backend: Send + Sync {
+    /// The sealer that opens the request's candidates.
+    fn sealer(&self) -> &Sealer;
+    /// Whether the session, as it is now, can be written to its cookie(s).
+    fn check_fits(&self, session: &Session) -> Result<(), Error>;
 }
 
 pub(crate) struct State {
-    pub(crate) source: Option<Source>,
+    /// The candidate tokens found in the request, until the first access opens them.
+    pub(crate) source: Option<Vec<Candidate>>,
     pub(crate) id: Option<SessionId>,
+    /// The id of the session this one was renewed from, through every renew: what revocation
+    /// and CSRF tokens follow. Equal to `id` for a session that was never renewed.
+    pub(crate) lineage: Option<SessionId>,
     pub(crate) data: Map<String, Value>,
     pub(crate) meta: Option<TokenMeta>,
     pub(crate) reseal: Option<Reseal>,
     pub(crate) rejection: Option<Rejection>,
     pub(crate) status: SessionStatus,
     pub(crate) lifetime: Option<CookieLifetime>,
-    /// How many cookies (chunks) the request carried under our name, to expire leftovers.
-    pub(crate) incoming_chunks: usize,
-    /// The id and expiry of a session [`Session::purge`] ended, for the revocation store.
-    pub(crate) purged: Option<(SessionId, UnixTime)>,
+    /// Bit `i` set: the request carried chunk `i` of our cookie.
+    pub(crate) present: u32,
+    /// How many chunks the cookie that opened was read from (0: none opened).
+    pub(crate) opened_chunks: usize,
+    /// The lineage [`Session::purge`] ended in this request, for the revocation store.
+    pub(crate) purged: Option<SessionId>,
+    /// Whether the application read or wrote the session (the response then varies on Cookie).
+    pub(crate) touched: bool,
 }
 
 impl State {
     /// Open the request's cookie, once. The first candidate that opens wins; an attacker's extra
     /// cookie with our name can therefore never displace a valid one.
-    fn load(&mut self, manager: Option<&SessionManager>) {
-        let Some(source) = self.source.take() else {
+    fn load(&mut self, backend: Option<&dyn Backend>) {
+        let Some(candidates) = self.source.take() else {
             return;
         };
-        let Some(manager) = manager else {
+        let Some(backend) = backend else {
             return;
         };
-        let sealer = manager.sealer();
-        let cookie_name = manager.policy().name();
+        let sealer = backend.sealer();
         let now = sealer.now();
         let mut first_rejection = None;
-        for (i, token) in source.candidates.iter().enumerate() {
-            match sealer.open_at::<Payload>(now, token) {
+        for (i, candidate) in candidates.iter().enumerate() {
+            match sealer.open_at::<Payload>(now, &candidate.token) {
                 Ok(opened) => {
                     let (payload, meta, reseal) = opened.into_parts();
                     if let Some(r) = first_rejection {
                         tracing::debug!(
-                            cookie = %cookie_name,
+                            cookie = %sealer.cookie_name(),
                             reason = %r,
                             skipped = i,
                             "ignored session cookies that did not open before one that did"
                         );
                     }
                     self.id = Some(payload.id);
+                    self.lineage = Some(payload.lineage.unwrap_or(payload.id));
                     self.data = payload.data;
                     self.meta = Some(meta);
                     self.reseal = reseal;
+                    self.opened_chunks = candidate.chunks;
                     return;
                 }
                 Err(r) => {
@@ -161,9 +180,9 @@ impl State {
         }
         if let Some(r) = first_rejection {
             tracing::warn!(
-                cookie = %cookie_name,
+                cookie = %sealer.cookie_name(),
                 reason = %r,
-                candidates = source.candidates.len(),
+                candidates = candidates.len(),
                 "session cookie rejected; starting a fresh session"
             );
             self.rejection = Some(r);
@@ -174,18 +193,37 @@ impl State {
         match self.status {
             SessionStatus::Renewed => {}
             SessionStatus::Purged => {
-                // Writing after a purge starts a new session.
+                // Writing after a purge starts a new session, with a new lineage.
                 self.status = SessionStatus::Renewed;
                 self.meta = None;
-                self.id = Some(SessionId::generate());
+                self.id = None;
+                self.lineage = None;
             }
             SessionStatus::Unchanged | SessionStatus::Changed => {
                 self.status = SessionStatus::Changed;
             }
         }
         if self.id.is_none() {
-            self.id = Some(SessionId::generate());
+            let id = SessionId::generate();
+            self.id = Some(id);
+            self.lineage.get_or_insert(id);
         }
+    }
+
+    /// The lineage to seal: `None` (omitted) while it equals the id.
+    pub(crate) fn lineage_to_seal(&self) -> Option<&SessionId> {
+        self.lineage.as_ref().filter(|l| Some(**l) != self.id)
+    }
+
+    /// Forget the opened session: the request continues with a fresh, empty one.
+    fn reset(&mut self, rejection: Option<Rejection>) {
+        self.id = None;
+        self.lineage = None;
+        self.data.clear();
+        self.meta = None;
+        self.reseal = None;
+        self.opened_chunks = 0;
+        self.rejection = rejection;
     }
 }
 
@@ -205,8 +243,8 @@ impl State {
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<Mutex<State>>,
-    /// The manager that loaded it: opens the cookie and sizes the response.
-    manager: Option<SessionManager>,
+    /// What loaded it: opens the cookie and sizes the response.
+    backend: Option<Arc<dyn Backend>>,
 }
 
 impl Default for Session {
@@ -237,24 +275,29 @@ impl Session {
         Session::from_state(None, None, 0)
     }
 
+    /// A session over the request's candidate tokens (`None`: no cookie of ours), opened by
+    /// `backend` on first access; `present` has bit `i` set for each chunk the request carried.
     pub(crate) fn from_state(
-        manager: Option<SessionManager>,
-        source: Option<Source>,
-        chunks: usize,
+        backend: Option<Arc<dyn Backend>>,
+        source: Option<Vec<Candidate>>,
+        present: u32,
     ) -> Self {
         Session {
-            manager,
+            backend,
             inner: Arc::new(Mutex::new(State {
                 source,
                 id: None,
+                lineage: None,
                 data: Map::new(),
                 meta: None,
                 reseal: None,
                 rejection: None,
                 status: SessionStatus::Unchanged,
                 lifetime: None,
-                incoming_chunks: chunks,
+                present,
+                opened_chunks: 0,
                 purged: None,
+                touched: false,
             })),
         }
     }
@@ -265,11 +308,25 @@ impl Session {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The state, loaded.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        let mut s = self.lock_raw();
-        s.load(self.manager.as_ref());
+    /// The state, loaded, for the application: the response will vary on the cookie.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        let mut s = self.lock_loaded();
+        s.touched = true;
         s
+    }
+
+    /// The state, loaded, for the crate's own bookkeeping (revocation, the response): does not
+    /// count as the application reading the session.
+    pub(crate) fn lock_loaded(&self) -> MutexGuard<'_, State> {
+        let mut s = self.lock_raw();
+        s.load(self.backend.as_deref());
+        s
+    }
+
+    /// The state as it is, without opening anything (for a response to a request that never
+    /// touched the session).
+    pub(crate) fn lock_unloaded(&self) -> MutexGuard<'_, State> {
+        self.lock_raw()
     }
 
     /// Check now that the session still fits in its cookie, so the handler can answer with a
@@ -279,8 +336,8 @@ impl Session {
     /// [`ErrorKind::SessionTooLarge`] (or another sealing error) exactly when the response would
     /// fail; `Ok` for a session not tied to a manager.
     pub fn ensure_fits(&self) -> Result<(), Error> {
-        match &self.manager {
-            Some(m) => m.finish_at(m.sealer().now(), self).map(drop),
+        match &self.backend {
+            Some(b) => b.check_fits(self),
             None => Ok(()),
         }
     }
@@ -438,38 +495,90 @@ impl Session {
         self.lock().rejection
     }
 
-    /// Give the session a new id and a new creation time, keeping its data, so the cookie
-    /// changes. Call it after login and any change of privilege, so that a session id an
-    /// attacker planted before login is worthless after it (session fixation).
+    /// The session's lineage: the id it had before its first [`renew`](Self::renew), kept
+    /// through every renew. Revocation ([`purge`](Self::purge) with a revocation store) and CSRF
+    /// tokens follow the lineage, so a copy of the cookie taken before a renew is ended by the
+    /// logout that follows it. `None` for a new session nothing has been written to yet.
+    pub fn lineage(&self) -> Option<SessionId> {
+        self.lock().lineage
+    }
+
+    /// Give the session a new id and a new creation time, keeping its data and its
+    /// [`lineage`](Self::lineage), so the cookie changes. Call it after login and any change of
+    /// privilege (OWASP: renew on every privilege change), so that the cookie an attacker
+    /// planted before login does not carry the login.
+    ///
+    /// **Every entry is kept, including any an attacker planted before login** (by making the
+    /// victim's browser use a session the attacker prepared, through a cookie set by a sibling
+    /// subdomain or over plain http for names without the `__Host-` prefix). When the data
+    /// before login is not trusted, use [`renew_empty`](Self::renew_empty) instead.
     pub fn renew(&self) {
         let mut s = self.lock();
-        s.id = Some(SessionId::generate());
+        let id = SessionId::generate();
+        if s.lineage.is_none() {
+            s.lineage = Some(s.id.unwrap_or(id));
+        }
+        s.id = Some(id);
+        s.meta = None;
+        s.status = SessionStatus::Renewed;
+    }
+
+    /// Start over for a login: drop every entry, and give the session a new id, a new creation
+    /// time and a new [`lineage`](Self::lineage). Nothing an attacker prepared before login
+    /// survives it: no planted entry, and no CSRF token issued for the old lineage. A copy of
+    /// the anonymous cookie taken before it stays an anonymous session (it is not ended by a
+    /// later logout, since it never carried the login).
+    pub fn renew_empty(&self) {
+        let mut s = self.lock();
+        let id = SessionId::generate();
+        s.data.clear();
+        s.id = Some(id);
+        s.lineage = Some(id);
         s.meta = None;
         s.status = SessionStatus::Renewed;
     }
 
     /// End the session: drop its data and delete the cookie in the response. Writing to it
-    /// afterwards starts a new session with a new id.
+    /// afterwards starts a new session with a new id and a new lineage. With a revocation
+    /// store, the session's whole lineage is revoked: every copy of its cookie, including ones
+    /// taken before a [`renew`](Self::renew) in this or an earlier request, stops opening.
     pub fn purge(&self) {
         let mut s = self.lock();
-        // Remembered for a revocation store, which lists the id until the session's expiry.
-        if let (Some(id), Some(meta)) = (s.id, s.meta) {
-            s.purged = Some((id, meta.expires()));
+        // Remembered for a revocation store, when the lineage was ever given to a browser
+        // (it came from a cookie, possibly renewed since within this request).
+        if s.opened_chunks > 0 {
+            s.purged = s.lineage.or(s.id).or(s.purged);
         }
         s.data.clear();
         s.id = None;
+        s.lineage = None;
         s.meta = None;
         s.status = SessionStatus::Purged;
     }
 
-    /// The session ended by [`purge`](Self::purge) in this request, once (without opening the
+    /// The lineage ended by [`purge`](Self::purge) in this request, once (without opening the
     /// cookie when the handler never touched the session).
-    #[cfg_attr(
-        not(feature = "redis"),
-        expect(dead_code, reason = "read by revocation")
-    )]
-    pub(crate) fn take_purged(&self) -> Option<(SessionId, UnixTime)> {
+    pub(crate) fn take_purged(&self) -> Option<SessionId> {
         self.lock_raw().purged.take()
+    }
+
+    /// What a revocation check needs: the opened session's id and lineage, and the value under
+    /// `key` (the user binding). `None` when no cookie opened. Opens the cookie.
+    pub(crate) fn revocation_subject(
+        &self,
+        key: &str,
+    ) -> Option<(SessionId, SessionId, Option<Value>)> {
+        let s = self.lock_loaded();
+        match (s.id, s.meta) {
+            (Some(id), Some(_)) => Some((id, s.lineage.unwrap_or(id), s.data.get(key).cloned())),
+            _ => None,
+        }
+    }
+
+    /// Replace the opened session with a fresh, empty one (a revoked session, or one whose
+    /// check failed closed), before the application sees it.
+    pub(crate) fn reset(&self, rejection: Option<Rejection>) {
+        self.lock_loaded().reset(rejection);
     }
 
     /// Override the cookie's lifetime for this response, e.g. a persistent cookie for "remember

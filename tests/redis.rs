@@ -710,7 +710,8 @@ mod revocation {
     use axum::Router;
     use http::{header, HeaderMap};
     use sealed_session::axum::SessionLayer;
-    use sealed_session::revocation::{FailurePolicy, RedisRevocations, Revocation};
+    use sealed_session::cache::RedisRevocations;
+    use sealed_session::revocation::{FailurePolicy, Revocation};
     use sealed_session::{Session, SessionManager};
     use serde::Deserialize;
 
@@ -782,9 +783,9 @@ mod revocation {
             .connect()
             .await
             .unwrap();
-        let revocation = Revocation::new(RedisRevocations::new(&store))
-            .with_policy(policy)
-            .with_timeout(Duration::from_millis(200));
+        let revocation =
+            Revocation::new(RedisRevocations::new(&store).with_timeout(Duration::from_millis(200)))
+                .with_policy(policy);
         let manager = SessionManager::builder(ring.clone())
             .with_cookie_name(COOKIE)
             .with_secure(false)

@@ -1490,7 +1490,7 @@ fn every_rejection_gives_a_fresh_session_and_the_configured_deletion_cookie() {
             assert_eq!(s.get::<String>("user").unwrap(), None, "{label}");
             assert_eq!(s.status(), SessionStatus::Unchanged, "{label}: status");
             let out = env.finish(&s, &label);
-            if delete {
+            if delete && c.expected != Rejection::NotYetValid {
                 assert_eq!(
                     out.len(),
                     1,
@@ -2055,7 +2055,7 @@ fn missing_reordered_and_foreign_chunks_are_rejected() {
         );
     }
     // A chunk alone under the wrong index (no first chunk) is no session, and is deleted once
-    // the handler writes.
+    // the handler writes. Only chunks the request carried are deleted (`sid.1` was not sent).
     let mut stray = Jar::default();
     stray.cookies.insert(c(2), a.cookies[&c(2)].clone());
     let s = env.load(&stray);
@@ -2065,12 +2065,11 @@ fn missing_reordered_and_foreign_chunks_are_rejected() {
     let names: Vec<String> = out.iter().map(|x| parse(x).name).collect();
     assert_eq!(
         names,
-        vec![c(0), c(1), c(2)],
-        "written chunk, then leftovers deleted"
+        vec![c(0), c(2)],
+        "written chunk, then the leftover deleted"
     );
     assert!(!parse(&out[0]).is_deletion());
-    assert_deletion(&parse(&out[1]), &c(1), &attrs, T0, "stray");
-    assert_deletion(&parse(&out[2]), &c(2), &attrs, T0, "stray");
+    assert_deletion(&parse(&out[1]), &c(2), &attrs, T0, "stray");
 }
 
 #[test]
@@ -2307,8 +2306,8 @@ fn clock_skew_is_tolerated_up_to_the_leeway() {
         assert_eq!(s.rejection(), expected, "{label}");
         assert_eq!(s.is_new(), expected.is_some(), "{label}");
         let out = env.finish(&s, &label);
-        let deleted = out.first().map(|c| parse(c).is_deletion());
-        let want = expected.map(|_| true);
-        assert_eq!(deleted, want, "{label}: {out:?}");
+        // A cookie not valid *yet* is not deleted: it comes from a node whose clock is ahead
+        // by more than the leeway, and opens there (SECURITY.md, "Clocks").
+        assert_eq!(out, Vec::<String>::new(), "{label}");
     }
 }

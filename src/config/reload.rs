@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::{config_error, Config, Origin, Settings};
 use crate::error::Error;
-use crate::http::SessionManager;
 use crate::keys::KeyRing;
 use crate::seal::Sealer;
+use crate::SessionManager;
 
 /// Where a reloaded ring goes.
 enum Target {

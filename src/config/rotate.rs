@@ -11,8 +11,8 @@ use super::file::{self, state_name, KEY_FIELDS};
 use super::{config_error, resolve, Layer};
 use crate::clock::UnixTime;
 use crate::error::Error;
-use crate::http::SessionManager;
 use crate::keys::{Key, KeyId, KeyState};
+use crate::SessionManager;
 
 /// The first line of a rewritten file.
 const HEADER: &str =

@@ -1,0 +1,567 @@
+//! The framework-agnostic request protocol: everything a request does with its session, in one
+//! place, so that the axum and actix-web adapters only translate their types.
+//!
+//! Per request, in this order:
+//! 1. [`SessionManager::begin`]: read the `Cookie` headers (nothing is opened yet) and, when a
+//!    revocation store is configured, open the cookie and check it, before any application code
+//!    can read the session;
+//! 2. the application runs, with the [`Session`];
+//! 3. [`SessionManager::end`]: record a purge in the revocation store, then write the response's
+//!    `Set-Cookie` headers and make it safe for shared caches (`Vary`, `Cache-Control`, see
+//!    [`CacheSafety`]). An `Err` means the session could not be stored: the adapter answers an
+//!    opaque `500`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::cache_control::{
+    vary_with_cookie, CacheSafety, Directives, ResponseHeader, ResponseHeaders,
+};
+use crate::clock::UnixTime;
+use crate::cookie_header;
+use crate::cookie_policy::{CookiePolicy, MAX_SET_COOKIE_LEN};
+use crate::error::{Error, ErrorKind, Rejection};
+use crate::keys::KeyRing;
+use crate::revocation::{Revocation, RevocationCheck};
+use crate::seal::{Reseal, Sealer};
+use crate::session::{Backend, PayloadRef, Session, SessionId, SessionStatus, State};
+
+/// Request-side and response-side session handling, built once and shared (cheap to clone).
+///
+/// ```
+/// use http::{header, HeaderMap, HeaderValue};
+/// use sealed_session::{KeyRing, SessionManager};
+///
+/// let manager = SessionManager::builder(KeyRing::generate())
+///     .with_cookie_name("id")
+///     .build()?;
+///
+/// // First request: no cookie, the handler logs in.
+/// let session = manager.load(&HeaderMap::new());
+/// session.insert("user", &"ann")?;
+/// let set_cookie = manager.finish(&session)?;
+/// assert_eq!(set_cookie.len(), 1);
+///
+/// // The browser sends the cookie back.
+/// let pair = set_cookie[0].split(';').next().unwrap();
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::COOKIE, HeaderValue::from_str(&format!("theme=dark; {pair}")).unwrap());
+/// let session = manager.load(&headers);
+/// assert_eq!(session.get::<String>("user")?, Some("ann".into()));
+/// // A read-only request sends no Set-Cookie.
+/// assert!(manager.finish(&session)?.is_empty());
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct SessionManager {
+    inner: Arc<ManagerInner>,
+}
+
+/// The settings a [`SessionManager`] is made of (validated by its builder).
+pub(crate) struct ManagerInner {
+    pub(crate) sealer: Sealer,
+    pub(crate) policy: CookiePolicy,
+    pub(crate) delete_rejected: bool,
+    pub(crate) cache_safety: CacheSafety,
+    pub(crate) revocation: Option<Revocation>,
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("sealer", &self.inner.sealer)
+            .field("policy", &self.inner.policy)
+            .field("delete_rejected", &self.inner.delete_rejected)
+            .field("cache_safety", &self.inner.cache_safety)
+            .field("revocation", &self.inner.revocation)
+            .finish()
+    }
+}
+
+impl Backend for ManagerInner {
+    fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    fn check_fits(&self, session: &Session) -> Result<(), Error> {
+        self.cookies_at(self.sealer.now(), session, false).map(drop)
+    }
+}
+
+/// The cookies a response carries, and whether they can wait for a later response.
+struct Cookies {
+    values: Vec<String>,
+    /// The session changed, was renewed or purged, or moves to a new key or mode: the cookie
+    /// must go out with this response. Otherwise (a rolling refresh, deleting a refused or orphan
+    /// cookie) it can be left to a later one.
+    essential: bool,
+}
+
+impl SessionManager {
+    /// The default cookie name.
+    pub const DEFAULT_COOKIE_NAME: &'static str = "__Host-session";
+    /// The session key under which [`bind_user`](Self::bind_user) records the user and their
+    /// generation. Reserved: do not write it yourself.
+    pub const USER_KEY: &'static str = crate::revocation::USER_KEY;
+
+    pub(crate) fn from_inner(inner: ManagerInner) -> Self {
+        SessionManager {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The sealer (key ring, mode, limits).
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
+    /// Replace the key ring at runtime (see [`Sealer::set_ring`]): every clone of this manager,
+    /// and every adapter built from it, seals and opens with the new ring from the next request.
+    pub fn set_key_ring(&self, ring: KeyRing) {
+        self.inner.sealer.set_ring(ring);
+    }
+
+    /// The cookie policy.
+    pub fn policy(&self) -> &CookiePolicy {
+        &self.inner.policy
+    }
+
+    /// What responses say to shared caches (see [`CacheSafety`]).
+    pub fn cache_safety(&self) -> CacheSafety {
+        self.inner.cache_safety
+    }
+
+    /// The revocation settings, if any (see
+    /// [`SessionBuilder::with_revocation`](crate::SessionBuilder::with_revocation)).
+    pub fn revocation(&self) -> Option<&Revocation> {
+        self.inner.revocation.as_ref()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The request protocol
+    // -----------------------------------------------------------------------------------------
+
+    /// Step 1 of a request: the session for a request with these headers, checked against the
+    /// revocation store when one is configured (which opens the cookie; otherwise nothing is
+    /// opened until the session is first used).
+    pub async fn begin(&self, headers: &http::HeaderMap) -> Session {
+        let session = self.load(headers);
+        self.check_revocation(&session).await;
+        session
+    }
+
+    /// [`begin`](Self::begin) for a request whose `Cookie` header values are `values` (for
+    /// frameworks on another `http` version).
+    pub async fn begin_from_cookie_headers<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Session {
+        let session = self.load_from_cookie_headers(values);
+        self.check_revocation(&session).await;
+        session
+    }
+
+    /// Step 3 of a request: record a [`Session::purge`] in the revocation store (if
+    /// configured), then add the session's `Set-Cookie` headers to `response` and make it safe
+    /// for shared caches, at the clock's time. See [`end_at`](Self::end_at).
+    ///
+    /// # Errors
+    /// As [`end_at`](Self::end_at).
+    pub async fn end<H: ResponseHeaders + ?Sized>(
+        &self,
+        session: &Session,
+        response: &mut H,
+    ) -> Result<(), Error> {
+        self.record_purge(session).await;
+        self.end_at(self.inner.sealer.now(), session, response)
+    }
+
+    /// The synchronous part of [`end`](Self::end) at `now`: `Set-Cookie`, `Vary` and
+    /// `Cache-Control` (see [`CacheSafety`] for the rules). Records nothing in a revocation
+    /// store.
+    ///
+    /// # Errors
+    /// [`ErrorKind::SessionTooLarge`] if the session does not fit in its cookie budget; the
+    /// response is left without a session cookie, and the caller answers an error instead.
+    pub fn end_at<H: ResponseHeaders + ?Sized>(
+        &self,
+        now: UnixTime,
+        session: &Session,
+        response: &mut H,
+    ) -> Result<(), Error> {
+        let enforce = self.inner.cache_safety == CacheSafety::Enforce;
+        let directives = if enforce {
+            Directives::parse(&response.header_values(ResponseHeader::CacheControl))
+        } else {
+            Directives::default()
+        };
+        let defer = enforce && directives.shared();
+        let cookies = match self.inner.cookies_at(now, session, defer) {
+            Ok(cookies) => cookies,
+            Err(e) => {
+                tracing::error!(error = %e, "the session could not be stored");
+                return Err(e);
+            }
+        };
+        let touched = session.lock_unloaded().touched;
+        let sends = !cookies.values.is_empty();
+        if enforce && (touched || sends) {
+            if let Some(vary) = vary_with_cookie(&response.header_values(ResponseHeader::Vary)) {
+                response.set_header(ResponseHeader::Vary, vary);
+            }
+        }
+        if enforce && sends {
+            if directives.shared() {
+                tracing::warn!(
+                    cookie = %self.inner.policy.name(),
+                    essential = cookies.essential,
+                    "the response is marked for shared caches (public or s-maxage) but must set \
+                     the session cookie; sending it with Cache-Control: private, no-store"
+                );
+            }
+            let existing = response.header_values(ResponseHeader::CacheControl);
+            if let Some(value) = directives.with_cookie(&existing) {
+                response.set_header(ResponseHeader::CacheControl, value);
+            }
+        }
+        for value in cookies.values {
+            response.append_header(ResponseHeader::SetCookie, value);
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The parts, for code that drives the protocol itself
+    // -----------------------------------------------------------------------------------------
+
+    /// The session for a request with these headers, without a revocation check. Nothing is
+    /// opened until the session is first used.
+    pub fn load(&self, headers: &http::HeaderMap) -> Session {
+        self.load_from_cookie_headers(
+            headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .map(http::HeaderValue::as_bytes),
+        )
+    }
+
+    /// [`load`](Self::load) for a request whose `Cookie` header values are `values`.
+    pub fn load_from_cookie_headers<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Session {
+        let incoming = cookie_header::read(&self.inner.policy, values);
+        let source = incoming.any().then_some(incoming.candidates);
+        let backend: Arc<dyn Backend> = self.inner.clone();
+        Session::from_state(Some(backend), source, incoming.present)
+    }
+
+    /// The `Set-Cookie` values for the response, at the clock's time. See
+    /// [`finish_at`](Self::finish_at).
+    ///
+    /// # Errors
+    /// As [`finish_at`](Self::finish_at).
+    pub fn finish(&self, session: &Session) -> Result<Vec<String>, Error> {
+        self.finish_at(self.inner.sealer.now(), session)
+    }
+
+    /// The `Set-Cookie` values for the response at `now`, for a response no shared cache may
+    /// store: none when nothing needs saying (a read-only request on a fresh-enough session),
+    /// one cookie per chunk when the session is written, re-sealed or refreshed, deletion
+    /// cookies when it was purged or its cookie was refused, and deletion cookies for chunks
+    /// beyond those of the cookie that opened. [`end_at`](Self::end_at) also handles caching.
+    ///
+    /// # Errors
+    /// [`ErrorKind::SessionTooLarge`] if the session does not fit in the cookie budget (one
+    /// 4096-byte `Set-Cookie`, or the configured number of chunks); the application decides what
+    /// to do, and no broken cookie is sent.
+    pub fn finish_at(&self, now: UnixTime, session: &Session) -> Result<Vec<String>, Error> {
+        self.inner.cookies_at(now, session, false).map(|c| c.values)
+    }
+
+    /// Check the request's session against the revocation store, and replace it with a fresh
+    /// session if it is revoked (or if the check fails and the policy is fail-closed).
+    /// [`begin`](Self::begin) calls it; call it yourself only when using
+    /// [`load`](Self::load). Opens the cookie (only when a store is configured).
+    pub async fn check_revocation(&self, session: &Session) -> RevocationCheck {
+        match &self.inner.revocation {
+            None => RevocationCheck::NotConfigured,
+            Some(r) => r.check(session).await,
+        }
+    }
+
+    /// Record a [`Session::purge`] made in this request as a revocation of the session's
+    /// lineage, if configured. [`end`](Self::end) calls it. A failure is logged, not returned:
+    /// the response still deletes the cookie, only a copy kept elsewhere stays valid.
+    pub async fn record_purge(&self, session: &Session) {
+        if let Some(r) = &self.inner.revocation {
+            r.record_purge(session, self.latest_expiry()).await;
+        }
+    }
+
+    /// Revoke the session or lineage `id` on every node, until the longest a session can live
+    /// from now.
+    ///
+    /// # Errors
+    /// No revocation store is configured ([`ErrorKind::InvalidConfig`]), or the store failed
+    /// or timed out; the session is not revoked.
+    pub async fn revoke(&self, id: SessionId) -> Result<(), Error> {
+        self.revocation_or_error()?
+            .revoke(id, self.latest_expiry())
+            .await
+    }
+
+    /// Bind `session` to `user` at login: it records the user's current generation in the
+    /// session (under [`USER_KEY`](Self::USER_KEY)), so that
+    /// [`log_out_everywhere`](Self::log_out_everywhere) revokes it. Call it after
+    /// [`Session::renew`].
+    ///
+    /// # Errors
+    /// No revocation store is configured, or the store failed or timed out; the session is not
+    /// bound (the caller decides whether the login proceeds).
+    pub async fn bind_user(&self, session: &Session, user: &str) -> Result<(), Error> {
+        self.revocation_or_error()?.bind_user(session, user).await
+    }
+
+    /// End every session bound to `user` (see [`bind_user`](Self::bind_user)), on every node, at
+    /// their next request.
+    ///
+    /// # Errors
+    /// No revocation store is configured, or the store failed or timed out; nothing was revoked.
+    pub async fn log_out_everywhere(&self, user: &str) -> Result<(), Error> {
+        self.revocation_or_error()?.log_out_everywhere(user).await
+    }
+
+    fn revocation_or_error(&self) -> Result<&Revocation, Error> {
+        self.inner.revocation.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidConfig,
+                "no revocation store is configured (SessionBuilder::with_revocation)",
+            )
+        })
+    }
+
+    /// No token sealed before now outlives this: what a revocation record must cover.
+    fn latest_expiry(&self) -> UnixTime {
+        let now = self.inner.sealer.now();
+        now.checked_add(self.inner.sealer.lifetime())
+            .unwrap_or(UnixTime::from_secs(u64::MAX))
+    }
+}
+
+/// What the response must say about the session.
+enum Plan {
+    /// Nothing, but for orphan chunks.
+    Nothing,
+    /// Seal the session (`fresh`: a new creation time).
+    Write { fresh: bool },
+    /// Delete every cookie of ours the request carried (a purge, or a refused cookie).
+    Delete,
+}
+
+impl ManagerInner {
+    fn cookies_at(&self, now: UnixTime, session: &Session, defer: bool) -> Result<Cookies, Error> {
+        let mut out = Cookies {
+            values: Vec::new(),
+            essential: false,
+        };
+        if !session.is_loaded() {
+            return Ok(out);
+        }
+        let state = session.lock_loaded();
+        // A refused cookie is deleted so the browser stops sending it, except one not valid
+        // *yet*: it comes from a node whose clock is ahead, and may open there.
+        let refused =
+            self.delete_rejected && state.rejection.is_some_and(|r| r != Rejection::NotYetValid);
+        let (plan, essential) = match state.status {
+            SessionStatus::Purged => (Plan::Delete, true),
+            SessionStatus::Renewed => (Plan::Write { fresh: true }, true),
+            // Written to and emptied again before it was ever stored: nothing to store.
+            SessionStatus::Changed if state.meta.is_none() && state.data.is_empty() => {
+                (if refused { Plan::Delete } else { Plan::Nothing }, false)
+            }
+            SessionStatus::Changed => (Plan::Write { fresh: false }, true),
+            SessionStatus::Unchanged if state.meta.is_some() && state.reseal.is_some() => (
+                Plan::Write { fresh: false },
+                state.reseal != Some(Reseal::Refresh),
+            ),
+            SessionStatus::Unchanged if refused => (Plan::Delete, false),
+            SessionStatus::Unchanged => (Plan::Nothing, false),
+        };
+        out.essential = essential;
+        if defer && !essential {
+            return Ok(out);
+        }
+        // Every chunk of ours the request carried from `keep` on is deleted.
+        let keep = match plan {
+            Plan::Nothing if state.opened_chunks == 0 => return Ok(out),
+            Plan::Nothing => state.opened_chunks,
+            Plan::Delete => {
+                if state.present == 0 {
+                    // A purge of a session that came without a cookie: delete the plain name
+                    // all the same (the browser may hold one this request did not carry).
+                    out.values
+                        .push(self.policy.render_removal(&self.policy.chunk_name(0)));
+                }
+                0
+            }
+            Plan::Write { fresh } => self.seal_into(&mut out.values, now, &state, fresh)?,
+        };
+        for index in keep..self.policy.max_chunks() {
+            let bit = 1u32.checked_shl(index as u32).unwrap_or(0);
+            if state.present & bit != 0 {
+                out.values
+                    .push(self.policy.render_removal(&self.policy.chunk_name(index)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Seal the session into one cookie per chunk; returns how many were written.
+    fn seal_into(
+        &self,
+        out: &mut Vec<String>,
+        now: UnixTime,
+        state: &State,
+        fresh: bool,
+    ) -> Result<usize, Error> {
+        let sealer = &self.sealer;
+        let policy = &self.policy;
+        let Some(id) = &state.id else {
+            return Ok(0);
+        };
+        let payload = PayloadRef {
+            id,
+            lineage: state.lineage_to_seal(),
+            data: &state.data,
+        };
+        let sealed = match (&state.meta, fresh) {
+            (Some(meta), false) => sealer.reseal_at(now, &payload, meta),
+            _ => sealer.seal_at(now, &payload),
+        };
+        let token = sealed.map_err(|e| match e.kind() {
+            ErrorKind::PayloadTooLarge => too_large(e.message()),
+            _ => e,
+        })?;
+        let expires = match (&state.meta, fresh) {
+            (Some(meta), false) => meta.expires(),
+            _ => now.checked_add(sealer.lifetime()).unwrap_or(now),
+        };
+        let lifetime = state.lifetime.unwrap_or(policy.lifetime());
+        let pieces = split_token(policy, &token)?;
+        let count = pieces.len();
+        let mut first = cookie_header::first_chunk_prefix(count);
+        for (index, piece) in pieces.into_iter().enumerate() {
+            let value = if index == 0 {
+                first.push_str(piece);
+                first.as_str()
+            } else {
+                piece
+            };
+            out.push(policy.render(
+                &policy.chunk_name(index),
+                value,
+                now,
+                lifetime,
+                Some(expires),
+            )?);
+        }
+        Ok(count)
+    }
+}
+
+fn too_large(detail: &str) -> Error {
+    Error::new(
+        ErrorKind::SessionTooLarge,
+        format!("the session does not fit in its cookie: {detail}"),
+    )
+}
+
+/// Split a token into as few chunks as fit the `Set-Cookie` budget (one without chunking).
+fn split_token<'t>(policy: &CookiePolicy, token: &'t str) -> Result<Vec<&'t str>, Error> {
+    if policy.chunking().is_none() {
+        return Ok(vec![token]);
+    }
+    // Room for the value in one cookie: the budget less the rendered attributes of the largest
+    // chunk name with a persistent lifetime (the longest attribute set), and the first chunk's
+    // count prefix ("16.").
+    let overhead = policy
+        .render_removal(&policy.chunk_name(policy.max_chunks().saturating_sub(1)))
+        .len()
+        .saturating_add(16 + 3);
+    let room = MAX_SET_COOKIE_LEN.saturating_sub(overhead).max(1);
+    let pieces: Vec<&str> = token
+        .as_bytes()
+        .chunks(room)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    if pieces.len() > policy.max_chunks() {
+        return Err(too_large(&format!(
+            "{} characters need {} cookies; at most {} are allowed",
+            token.len(),
+            pieces.len(),
+            policy.max_chunks()
+        )));
+    }
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cookie_policy::Chunking;
+
+    fn manager(chunks: usize) -> SessionManager {
+        SessionManager::builder(KeyRing::generate())
+            .with_cookie_name("id")
+            .with_chunking(Some(Chunking::new(chunks)))
+            .build()
+            .unwrap()
+    }
+
+    fn names(out: &[String]) -> Vec<&str> {
+        out.iter().filter_map(|c| c.split('=').next()).collect()
+    }
+
+    #[test]
+    fn orphan_chunks_are_refused_and_deleted() {
+        let manager = manager(3);
+        let session = manager.load_from_cookie_headers([&b"id.1=abc; id.2=def"[..]]);
+        assert!(session.is_new());
+        assert_eq!(session.rejection(), Some(crate::Rejection::Malformed));
+        let out = manager.finish(&session).unwrap();
+        assert_eq!(names(&out), ["id.1", "id.2"]);
+        assert!(out.iter().all(|c| c.contains("Max-Age=0")));
+    }
+
+    #[test]
+    fn a_chunked_session_opens_whatever_chunk_is_planted() {
+        let manager = manager(4);
+        let session = manager.load(&http::HeaderMap::new());
+        session.insert("big", &"x".repeat(5000)).unwrap();
+        let out = manager.finish(&session).unwrap();
+        assert_eq!(names(&out), ["id", "id.1"]);
+        assert!(out[0].starts_with("id=2."), "{}", &out[0][..10]);
+        let pairs: Vec<&str> = out.iter().map(|c| c.split(';').next().unwrap()).collect();
+        for k in 1..4 {
+            for planted_first in [true, false] {
+                let planted = format!("id.{k}=AAAA");
+                let header = if planted_first {
+                    format!("{planted}; {}", pairs.join("; "))
+                } else {
+                    format!("{}; {planted}", pairs.join("; "))
+                };
+                let session = manager.load_from_cookie_headers([header.as_bytes()]);
+                assert!(!session.is_new(), "k={k} first={planted_first}");
+                let out = manager.finish(&session).unwrap();
+                // Only the planted orphan beyond the real chunks is deleted.
+                let expect: Vec<String> = if k >= 2 {
+                    vec![format!("id.{k}")]
+                } else {
+                    vec![]
+                };
+                assert_eq!(names(&out), expect, "k={k} first={planted_first}");
+            }
+        }
+    }
+}
