@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/api/counter", web::get().to(counter))
         .route("/api/me", web::get().to(me))
+        .route("/api/greeting", web::get().to(greeting))
         .route("/api/login", web::post().to(login))
         .route("/api/logout", web::post().to(logout))
         .route("/api/big", web::get().to(big));
@@ -60,6 +61,12 @@ async fn counter(session: Session) -> HttpResponse {
 
 async fn me(session: Session) -> HttpResponse {
     HttpResponse::Ok().json(demo::me(&session))
+}
+
+async fn greeting(session: Session) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, demo::GREETING_CACHE_CONTROL))
+        .json(demo::greeting(&session))
 }
 
 #[derive(Deserialize)]

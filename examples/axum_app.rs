@@ -29,6 +29,7 @@ pub fn router(layer: SessionLayer) -> Router {
         .route("/", get(index))
         .route("/api/counter", get(counter))
         .route("/api/me", get(me))
+        .route("/api/greeting", get(greeting))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/big", get(big))
@@ -60,6 +61,14 @@ async fn counter(session: Session) -> Response {
 
 async fn me(session: Session) -> Json<Value> {
     Json(demo::me(&session))
+}
+
+async fn greeting(session: Session) -> Response {
+    (
+        [(header::CACHE_CONTROL, demo::GREETING_CACHE_CONTROL)],
+        Json(demo::greeting(&session)),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -61,6 +61,12 @@ fn demo_layer(config: ServerConfig) -> SessionLayer {
     if let Some(lifetime) = config.lifetime {
         builder = builder.with_lifetime(lifetime);
     }
+    if let Some(chunks) = config.chunking {
+        builder = builder.with_chunking(Some(sealed_session::Chunking::new(chunks)));
+    }
+    if let Some(revocation) = config.revocation {
+        builder = builder.with_revocation(revocation);
+    }
     builder.build().expect("the demo's session layer")
 }
 

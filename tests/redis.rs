@@ -702,80 +702,24 @@ fn the_url_and_its_password_stay_out_of_errors_and_debug() {
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(feature = "axum")]
+#[path = "common/revocation_suite.rs"]
+mod revocation_suite;
+
+/// The revocation suite over Redis: each app instance opens its own connection to one server,
+/// under one prefix.
+#[cfg(feature = "axum")]
 mod revocation {
     use super::*;
 
-    use axum::extract::{Query, State};
-    use axum::routing::{get, post};
-    use axum::Router;
-    use http::{header, HeaderMap};
-    use sealed_session::axum::SessionLayer;
+    use std::sync::Arc;
+
     use sealed_session::cache::RedisRevocations;
-    use sealed_session::revocation::{FailurePolicy, Revocation};
-    use sealed_session::{Session, SessionManager};
-    use serde::Deserialize;
+    use sealed_session::revocation::{FailurePolicy, RevocationStore};
 
-    const COOKIE: &str = "s";
+    use crate::revocation_suite::{app, log_in, me_on, Setup};
 
-    #[derive(Deserialize)]
-    struct Who {
-        user: String,
-    }
-
-    async fn login(
-        State(manager): State<SessionManager>,
-        session: Session,
-        Query(who): Query<Who>,
-    ) -> String {
-        session.renew();
-        session.insert("user", &who.user).unwrap();
-        match manager.bind_user(&session, &who.user).await {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("error: {e}"),
-        }
-    }
-
-    async fn me(session: Session) -> String {
-        session
-            .get::<String>("user")
-            .unwrap()
-            .unwrap_or_else(|| "-".into())
-    }
-
-    async fn logout(session: Session) -> &'static str {
-        session.purge();
-        "bye"
-    }
-
-    async fn everywhere(State(manager): State<SessionManager>, Query(who): Query<Who>) -> String {
-        match manager.log_out_everywhere(&who.user).await {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("error: {e}"),
-        }
-    }
-
-    async fn revoke_me(State(manager): State<SessionManager>, session: Session) -> String {
-        let id = session.id().unwrap();
-        match manager.revoke(id).await {
-            Ok(()) => "ok".into(),
-            Err(e) => format!("error: {e}"),
-        }
-    }
-
-    /// One app instance: its own connection to the shared Redis, the shared key ring.
-    struct App {
-        base: String,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for App {
-        fn drop(&mut self) {
-            self.task.abort();
-        }
-    }
-
-    async fn app(server: &RedisServer, prefix: &str, ring: &KeyRing, policy: FailurePolicy) -> App {
-        let store = RedisStore::builder(&server.url())
+    async fn connect(url: &str, prefix: &str) -> Arc<dyn RevocationStore> {
+        let store = RedisStore::builder(url)
             .unwrap()
             .prefix(prefix)
             .op_timeout(Duration::from_secs(2))
@@ -783,138 +727,22 @@ mod revocation {
             .connect()
             .await
             .unwrap();
-        let revocation =
-            Revocation::new(RedisRevocations::new(&store).with_timeout(Duration::from_millis(200)))
-                .with_policy(policy);
-        let manager = SessionManager::builder(ring.clone())
-            .with_cookie_name(COOKIE)
-            .with_secure(false)
-            .with_revocation(revocation)
-            .build()
-            .unwrap();
-        let router = Router::new()
-            .route("/login", post(login))
-            .route("/me", get(me))
-            .route("/logout", post(logout))
-            .route("/everywhere", post(everywhere))
-            .route("/revoke-me", post(revoke_me))
-            .with_state(manager.clone())
-            .layer(SessionLayer::new(manager));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
-        App { base, task }
+        Arc::new(RedisRevocations::new(&store).with_timeout(Duration::from_millis(200)))
     }
 
-    /// The response's body and its `Set-Cookie` for our cookie (value, or "" when deleted).
-    async fn call(method: &str, url: String, cookie: Option<&str>) -> (String, Option<String>) {
-        let client = reqwest::Client::new();
-        let mut req = match method {
-            "POST" => client.post(url),
-            _ => client.get(url),
-        };
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, format!("{COOKIE}={c}"));
-        }
-        let res = req.send().await.unwrap();
-        let set = set_cookie(res.headers());
-        (res.text().await.unwrap(), set)
-    }
-
-    fn set_cookie(headers: &HeaderMap) -> Option<String> {
-        headers.get_all(header::SET_COOKIE).iter().find_map(|v| {
-            let v = v.to_str().ok()?;
-            let pair = v.split(';').next()?;
-            let value = pair.strip_prefix(&format!("{COOKIE}="))?;
-            Some(if v.contains("Max-Age=0") {
-                String::new()
-            } else {
-                value.to_owned()
-            })
+    async fn setup() -> Option<Setup> {
+        let server = RedisServer::start()?;
+        let (url, prefix) = (server.url(), unique_prefix("rev"));
+        Some(Setup {
+            guard: Box::new(server),
+            store: Box::new(move || {
+                let (url, prefix) = (url.clone(), prefix.clone());
+                Box::pin(async move { connect(&url, &prefix).await })
+            }),
         })
     }
 
-    async fn log_in(app: &App, user: &str) -> String {
-        let (body, set) = call("POST", format!("{}/login?user={user}", app.base), None).await;
-        assert_eq!(body, "ok");
-        set.filter(|c| !c.is_empty()).expect("a session cookie")
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn a_purge_or_a_revoke_on_one_instance_ends_the_session_on_the_other() {
-        let Some(server) = RedisServer::start() else {
-            return;
-        };
-        let (ring, prefix) = (KeyRing::generate(), unique_prefix("rev"));
-        let a = app(&server, &prefix, &ring, FailurePolicy::FailClosed).await;
-        let b = app(&server, &prefix, &ring, FailurePolicy::FailClosed).await;
-
-        let cookie = log_in(&a, "ann").await;
-        assert_eq!(
-            call("GET", format!("{}/me", b.base), Some(&cookie)).await.0,
-            "ann"
-        );
-        let (_, set) = call("POST", format!("{}/logout", a.base), Some(&cookie)).await;
-        assert_eq!(set.as_deref(), Some(""), "A deletes the cookie");
-        // The browser forgot it; a copy replayed on B (or A) is a fresh session, and deleted.
-        for app in [&b, &a] {
-            let (body, set) = call("GET", format!("{}/me", app.base), Some(&cookie)).await;
-            assert_eq!(body, "-");
-            assert_eq!(set.as_deref(), Some(""));
-        }
-
-        let cookie = log_in(&a, "bob").await;
-        assert_eq!(
-            call("POST", format!("{}/revoke-me", b.base), Some(&cookie))
-                .await
-                .0,
-            "ok"
-        );
-        assert_eq!(
-            call("GET", format!("{}/me", a.base), Some(&cookie)).await.0,
-            "-"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn log_out_everywhere_ends_every_session_of_the_user_and_no_other() {
-        let Some(server) = RedisServer::start() else {
-            return;
-        };
-        let (ring, prefix) = (KeyRing::generate(), unique_prefix("rev"));
-        let a = app(&server, &prefix, &ring, FailurePolicy::FailClosed).await;
-        let b = app(&server, &prefix, &ring, FailurePolicy::FailClosed).await;
-
-        let laptop = log_in(&a, "ann").await;
-        let phone = log_in(&b, "ann").await;
-        let other = log_in(&a, "cat").await;
-        assert_eq!(
-            call("POST", format!("{}/everywhere?user=ann", b.base), None)
-                .await
-                .0,
-            "ok"
-        );
-        for (app, cookie) in [(&a, &laptop), (&b, &laptop), (&a, &phone), (&b, &phone)] {
-            assert_eq!(
-                call("GET", format!("{}/me", app.base), Some(cookie))
-                    .await
-                    .0,
-                "-"
-            );
-        }
-        assert_eq!(
-            call("GET", format!("{}/me", b.base), Some(&other)).await.0,
-            "cat"
-        );
-        // A login after the call is bound to the new generation.
-        let again = log_in(&a, "ann").await;
-        assert_eq!(
-            call("GET", format!("{}/me", b.base), Some(&again)).await.0,
-            "ann"
-        );
-    }
+    revocation_suite!(setup);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn with_redis_down_revocation_fails_closed_or_open_within_the_timeout() {
@@ -922,16 +750,17 @@ mod revocation {
             return;
         };
         let (ring, prefix) = (KeyRing::generate(), unique_prefix("rev"));
-        let closed = app(&server, &prefix, &ring, FailurePolicy::FailClosed).await;
-        let open = app(&server, &prefix, &ring, FailurePolicy::FailOpen).await;
-        let cookie = log_in(&closed, "ann").await;
+        let url = server.url();
+        let closed = app(
+            connect(&url, &prefix).await,
+            &ring,
+            FailurePolicy::FailClosed,
+        )
+        .await;
+        let open = app(connect(&url, &prefix).await, &ring, FailurePolicy::FailOpen).await;
+        let cookie = log_in(&closed, "ann", None).await;
         for app in [&closed, &open] {
-            assert_eq!(
-                call("GET", format!("{}/me", app.base), Some(&cookie))
-                    .await
-                    .0,
-                "ann"
-            );
+            assert_eq!(me_on(app, &cookie).await.body, "ann");
         }
         // Frozen (slow), then killed (unreachable): the same outcome, within the timeout.
         for phase in ["frozen", "killed"] {
@@ -943,14 +772,17 @@ mod revocation {
             }
             tokio::time::sleep(Duration::from_millis(150)).await; // past retry_after
             let started = Instant::now();
-            let (body, set) = call("GET", format!("{}/me", closed.base), Some(&cookie)).await;
-            assert_eq!(body, "-", "{phase}: fail-closed: no session");
+            let answer = me_on(&closed, &cookie).await;
+            assert_eq!(answer.body, "-", "{phase}: fail-closed: no session");
             assert_eq!(
-                set, None,
+                answer.set, None,
                 "{phase}: the cookie is kept for when Redis is back"
             );
-            let (body, _) = call("GET", format!("{}/me", open.base), Some(&cookie)).await;
-            assert_eq!(body, "ann", "{phase}: fail-open: the session is kept");
+            let answer = me_on(&open, &cookie).await;
+            assert_eq!(
+                answer.body, "ann",
+                "{phase}: fail-open: the session is kept"
+            );
             assert!(
                 started.elapsed() < 2 * Duration::from_millis(200) + 2 * SLACK,
                 "{phase}: {:?}",
@@ -961,8 +793,7 @@ mod revocation {
         server.restart();
         let started = Instant::now();
         loop {
-            let (body, _) = call("GET", format!("{}/me", closed.base), Some(&cookie)).await;
-            if body == "ann" {
+            if me_on(&closed, &cookie).await.body == "ann" {
                 break;
             }
             assert!(

@@ -77,6 +77,18 @@ pub fn counter(session: &Session) -> Result<Value, Refusal> {
     Ok(json!({ "count": n }))
 }
 
+/// The `Cache-Control` of `/api/greeting`: a handler that asks shared caches to store a
+/// personalised answer. The session layer keeps the session cookie out of such answers (a
+/// rolling refresh waits; a cookie that must go out turns it into `private, no-store`), and
+/// adds `Vary: Cookie`.
+pub const GREETING_CACHE_CONTROL: &str = "public, max-age=60";
+
+/// `GET /api/greeting`: a read-only, cacheable greeting (see [`GREETING_CACHE_CONTROL`]).
+pub fn greeting(session: &Session) -> Value {
+    let user = session.get::<String>("user").ok().flatten();
+    json!({ "greeting": format!("Hello, {}", user.as_deref().unwrap_or("stranger")) })
+}
+
 /// `GET /api/me`: read-only view of the session.
 pub fn me(session: &Session) -> Value {
     json!({

@@ -38,7 +38,13 @@
 //! `checklist_31_only_our_exact_name_is_read`,
 //! `checklist_32_concurrent_first_requests_are_independent`,
 //! `checklist_33_logout_deletion_mirrors_issued_cookie`,
-//! `checklist_34_oversized_session_is_a_typed_error`, `checklist_36_crate_errors_are_opaque`.
+//! `checklist_34_oversized_session_is_a_typed_error`, `checklist_36_crate_errors_are_opaque`,
+//! and the request protocol's seams (issue 13): `login_response_is_private_and_varies_on_cookie`,
+//! `public_response_defers_refresh_and_never_stores_a_cookie`,
+//! `planted_chunks_never_break_or_delete_a_session`,
+//! `clocks_59_seconds_apart_alternate_without_rejection`, `logout_ends_copies_taken_before_login`.
+//! (Those need the routes `/api/greeting`, which marks its answer `Cache-Control: public`, and
+//! [`ServerConfig::chunking`] and [`ServerConfig::revocation`] applied by the start function.)
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
 // here a panic is a failed test, never a crash on hostile input.
@@ -63,6 +69,7 @@ use base64::Engine as _;
 use cookie::{Cookie, Expiration, SameSite};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, StatusCode};
+use sealed_session::revocation::{MemoryRevocations, Revocation};
 use sealed_session::{Key, KeyId, KeyRing, ManualClock, SessionId, UnixTime};
 use serde_json::{json, Value};
 
@@ -94,6 +101,10 @@ pub struct ServerConfig {
     /// When set, `.with_lifetime(lifetime)` after `demo::configure` (absolute lifetime; the
     /// default is 7 days).
     pub lifetime: Option<Duration>,
+    /// When set, `.with_chunking(Some(Chunking::new(n)))`: sessions over one cookie are split.
+    pub chunking: Option<usize>,
+    /// When set, `.with_revocation(revocation)` (shared by the servers of a case).
+    pub revocation: Option<Revocation>,
 }
 
 impl ServerConfig {
@@ -104,7 +115,21 @@ impl ServerConfig {
             clock: Arc::clone(clock),
             secure: false,
             lifetime: None,
+            chunking: None,
+            revocation: None,
         }
+    }
+
+    /// The same with chunking over at most `chunks` cookies.
+    pub fn with_chunking(mut self, chunks: usize) -> Self {
+        self.chunking = Some(chunks);
+        self
+    }
+
+    /// The same with a revocation store.
+    pub fn with_revocation(mut self, revocation: Revocation) -> Self {
+        self.revocation = Some(revocation);
+        self
     }
 
     /// The same with an absolute lifetime.
@@ -205,6 +230,11 @@ macro_rules! http_suite {
             checklist_33_logout_deletion_mirrors_issued_cookie,
             checklist_34_oversized_session_is_a_typed_error,
             checklist_36_crate_errors_are_opaque,
+            login_response_is_private_and_varies_on_cookie,
+            public_response_defers_refresh_and_never_stores_a_cookie,
+            planted_chunks_never_break_or_delete_a_session,
+            clocks_59_seconds_apart_alternate_without_rejection,
+            logout_ends_copies_taken_before_login,
         );
     };
     (@cases $start:path; $($case:ident),* $(,)?) => {
@@ -1487,4 +1517,257 @@ pub async fn checklist_36_crate_errors_are_opaque(start: &impl StartServer) {
     }
 
     server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request protocol's seams (issue 13)
+// ---------------------------------------------------------------------------------------------
+
+fn header(r: &Reply, name: &str) -> String {
+    r.headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn varies_on_cookie(r: &Reply) -> bool {
+    header(r, "vary")
+        .split(',')
+        .any(|f| f.trim().eq_ignore_ascii_case("cookie"))
+}
+
+fn directives(r: &Reply) -> Vec<String> {
+    header(r, "cache-control")
+        .split(',')
+        .map(|d| d.trim().to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// A login answer sets the cookie: no shared cache may store it, and it varies on Cookie; a
+/// read-only answer computed from the session varies on Cookie too.
+pub async fn login_response_is_private_and_varies_on_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let r = send("login", login(&c, &server, "ann")).await;
+    let token = r.expect_issued();
+    let cc = directives(&r);
+    assert!(
+        cc.iter().any(|d| d == "private" || d == "no-store"),
+        "login: Cache-Control {cc:?}"
+    );
+    assert!(varies_on_cookie(&r), "login: Vary {:?}", header(&r, "vary"));
+    let r = send(
+        "me",
+        with_cookie(get(&c, &server, "/api/me"), &session_pair(&token)),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    r.expect_no_set_cookie();
+    assert!(varies_on_cookie(&r), "me: Vary {:?}", header(&r, "vary"));
+    let r = send(
+        "logout",
+        with_cookie(c.post(server.url("/api/logout")), &session_pair(&token)),
+    )
+    .await;
+    r.expect_deletion();
+    assert!(directives(&r)
+        .iter()
+        .any(|d| d == "private" || d == "no-store"));
+    server.stop().await;
+}
+
+/// A handler that marks its answer `public` while a rolling refresh is due: the refresh waits
+/// for a private answer. One that must set the cookie (a key rotation) answers
+/// `private, no-store` instead of `public`.
+pub async fn public_response_defers_refresh_and_never_stores_a_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let k1 = key_with_id(1);
+    let ring_a = KeyRing::builder()
+        .primary(k1.clone())
+        .build()
+        .expect("ring");
+    let a = start.start(ServerConfig::new(ring_a, &clock)).await;
+    let c = bare_client();
+    let token = token_for(&c, &a, "ann").await;
+    // Past the refresh point (a quarter of the 30-minute idle window), within the timeout.
+    clock.advance(Duration::from_secs(8 * 60));
+    let r = send(
+        "greeting (public) with a refresh due",
+        with_cookie(get(&c, &a, "/api/greeting"), &session_pair(&token)),
+    )
+    .await;
+    r.expect_json(StatusCode::OK, &json!({ "greeting": "Hello, ann" }));
+    r.expect_no_set_cookie();
+    assert!(
+        directives(&r).iter().any(|d| d == "public"),
+        "{:?}",
+        directives(&r)
+    );
+    assert!(varies_on_cookie(&r));
+    let r = send(
+        "me (private) refreshes",
+        with_cookie(get(&c, &a, "/api/me"), &session_pair(&token)),
+    )
+    .await;
+    r.expect_me("ann", 0);
+    r.expect_issued();
+    assert!(
+        directives(&r).iter().any(|d| d == "private"),
+        "{:?}",
+        directives(&r)
+    );
+    a.stop().await;
+
+    // A new primary key: the re-seal must go out, so the public answer becomes private.
+    let k2 = key_with_id(2);
+    let ring_b = KeyRing::builder()
+        .primary(k2)
+        .older(k1)
+        .build()
+        .expect("ring");
+    let b = start.start(ServerConfig::new(ring_b, &clock)).await;
+    let r = send(
+        "greeting (public) with a key rotation",
+        with_cookie(get(&c, &b, "/api/greeting"), &session_pair(&token)),
+    )
+    .await;
+    let resealed = r.expect_issued();
+    assert_eq!(key_id_of(&resealed), 2);
+    assert_eq!(directives(&r), ["private", "no-store"]);
+    b.stop().await;
+}
+
+/// A cookie `session.k` planted before or after the real ones, for every k up to the chunk
+/// limit, neither breaks a chunked session nor gets its chunks deleted.
+pub async fn planted_chunks_never_break_or_delete_a_session(start: &impl StartServer) {
+    const CHUNKS: usize = 4;
+    let clock = clock();
+    let server = start
+        .start(ServerConfig::new(ring(), &clock).with_chunking(CHUNKS))
+        .await;
+    let c = bare_client();
+    let token = token_for(&c, &server, "ann").await;
+    let r = send(
+        "big: two chunks",
+        with_cookie(
+            get(&c, &server, "/api/big?bytes=5000"),
+            &session_pair(&token),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let real: Vec<String> = r
+        .set_cookies
+        .iter()
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    let real_names: Vec<String> = real
+        .iter()
+        .map(|p| p.split('=').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(real_names, ["session", "session.1"], "{:?}", r.set_cookies);
+    for k in 1..CHUNKS {
+        for before in [true, false] {
+            let planted = format!("session.{k}=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+            let header = if before {
+                format!("{planted}; {}", real.join("; "))
+            } else {
+                format!("{}; {planted}", real.join("; "))
+            };
+            let what = format!(
+                "me with session.{k} planted {}",
+                if before { "before" } else { "after" }
+            );
+            let r = send(
+                what.clone(),
+                with_cookie(get(&c, &server, "/api/me"), &header),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{what}");
+            assert_eq!(r.json()["user"], json!("ann"), "{what}: the session opens");
+            for set in &r.set_cookies {
+                let name = set.split('=').next().unwrap_or_default();
+                assert!(
+                    !real_names.iter().any(|n| n == name),
+                    "{what}: a chunk of the real session was touched: {set}"
+                );
+            }
+        }
+    }
+    server.stop().await;
+}
+
+/// Two nodes whose clocks are 59 s apart (the leeway is 60 s) take turns opening and
+/// re-sealing one session, starting on the fast node: no rejection in 100 turns.
+pub async fn clocks_59_seconds_apart_alternate_without_rejection(start: &impl StartServer) {
+    let ring = ring();
+    let slow = clock();
+    let fast = Arc::new(ManualClock::new(UnixTime::from_secs(T0.as_secs() + 59)));
+    let a = start.start(ServerConfig::new(ring.clone(), &slow)).await;
+    let b = start.start(ServerConfig::new(ring, &fast)).await;
+    let c = bare_client();
+    let mut token = token_for(&c, &b, "ann").await;
+    for n in 1..=100u64 {
+        let server = if n % 2 == 1 { &a } else { &b };
+        let r = send(
+            format!("counter #{n}"),
+            with_cookie(get(&c, server, "/api/counter"), &session_pair(&token)),
+        )
+        .await;
+        r.expect_json(StatusCode::OK, &json!({ "count": n }));
+        token = r.expect_issued();
+        slow.advance(Duration::from_secs(1));
+        fast.advance(Duration::from_secs(1));
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// With a revocation store: a copy of the cookie taken before login (renew) is refused after
+/// the logout that follows, on another node too.
+pub async fn logout_ends_copies_taken_before_login(start: &impl StartServer) {
+    let clock = clock();
+    let ring = ring();
+    let store = Arc::new(MemoryRevocations::new().with_clock(clock.clone()));
+    let revocation = Revocation::from_arc(store);
+    let a = start
+        .start(ServerConfig::new(ring.clone(), &clock).with_revocation(revocation.clone()))
+        .await;
+    let b = start
+        .start(ServerConfig::new(ring, &clock).with_revocation(revocation))
+        .await;
+    let c = bare_client();
+    let r = send("anonymous counter", get(&c, &a, "/api/counter")).await;
+    let before_login = r.expect_issued();
+    let r = send(
+        "login",
+        with_cookie(login(&c, &a, "ann"), &session_pair(&before_login)),
+    )
+    .await;
+    let logged_in = r.expect_issued();
+    let r = send(
+        "logout",
+        with_cookie(c.post(a.url("/api/logout")), &session_pair(&logged_in)),
+    )
+    .await;
+    r.expect_deletion();
+    for (server, token, what) in [
+        (&a, &before_login, "copy before login, on A"),
+        (&b, &before_login, "copy before login, on B"),
+        (&b, &logged_in, "logged-in copy, on B"),
+    ] {
+        let r = send(
+            what,
+            with_cookie(get(&c, server, "/api/me"), &session_pair(token)),
+        )
+        .await;
+        r.expect_fresh_me();
+        r.expect_deletion();
+    }
+    a.stop().await;
+    b.stop().await;
 }
