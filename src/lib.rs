@@ -110,6 +110,19 @@ pub mod hazmat {
         hkdf_sha256, AeadAlgorithm, AeadCipher, HmacSha256, PrimitiveError, AEAD_TAG_LEN,
         HMAC_TAG_LEN,
     };
+
+    /// The candidate tokens a request's `Cookie` header values give under `policy`, with the
+    /// number of chunks each was read from, in the order they are tried (`vectors/v1/chunks.json`).
+    pub fn cookie_candidates(
+        policy: &crate::CookiePolicy,
+        headers: &[&[u8]],
+    ) -> Vec<(String, usize)> {
+        crate::cookie_header::read(policy, headers.iter().copied())
+            .candidates
+            .into_iter()
+            .map(|c| (c.token, c.chunks))
+            .collect()
+    }
 }
 
 /// The README's examples, compiled and run as doc tests so they cannot rot.
