@@ -8,43 +8,16 @@
 //! opaque `500`. Configuration uses the same [`SessionBuilder`] and `with_*` names as the axum
 //! adapter, so moving between frameworks changes one import.
 //!
-//! actix-web 4 depends on an older `cookie` crate and `http` 0.2. This adapter uses neither: the
-//! core renders each `Set-Cookie` value itself (with `cookie` 0.18) and the middleware appends it as
-//! a raw header, so every attribute we support, `SameSite=None` with `Secure` and `Partitioned`
-//! included, reaches the response unchanged; nothing has to be expressible in actix's own cookie
-//! type.
+//! actix-web 4 is on an older `cookie` crate and `http` 0.2; the core renders each header value
+//! itself, so every attribute (`SameSite=None`, `Partitioned`) reaches the response unchanged.
 //!
-//! ```no_run
-//! use actix_web::{web, App, HttpServer};
-//! use sealed_session::actix::SessionMiddleware;
-//! use sealed_session::{KeyRing, Session};
-//!
-//! async fn counter(session: Session) -> String {
-//!     let n = session.get::<u64>("n").ok().flatten().unwrap_or(0) + 1;
-//!     let _ = session.insert("n", &n);
-//!     n.to_string()
-//! }
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let middleware = SessionMiddleware::builder(KeyRing::generate())
-//!     .with_cookie_name("session")
-//!     .build()
-//!     .expect("valid configuration");
-//! HttpServer::new(move || {
-//!     App::new()
-//!         .wrap(middleware.clone())
-//!         .route("/", web::get().to(counter))
-//! })
-//! .bind(("127.0.0.1", 3000))?
-//! .run()
-//! .await
-//! # }
-//! ```
+//! `App::new().wrap(SessionMiddleware::builder(ring).build()?)`, then take [`Session`] as a
+//! handler argument; the README's "Getting started" has a whole app, and
+//! `examples/actix_app.rs` the demo.
 //!
 //! Errors at the HTTP edge are opaque: a status code and an empty body, with the reason in a
 //! `tracing` event.
 
-use std::fmt;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -59,7 +32,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 
 use crate::builder::SessionBuilder;
 use crate::cache_control::{invalid_value, ResponseHeader, ResponseHeaders};
-use crate::error::Error;
+use crate::error::{Error, MissingSession};
 use crate::keys::KeyRing;
 use crate::manager::SessionManager;
 use crate::session::Session;
@@ -113,17 +86,10 @@ where
 }
 
 /// The service [`SessionMiddleware`] wraps around the inner service.
+#[derive(Debug)]
 pub struct SessionService<S> {
     service: Rc<S>,
     manager: SessionManager,
-}
-
-impl<S> fmt::Debug for SessionService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionService")
-            .field("manager", &self.manager)
-            .finish_non_exhaustive()
-    }
 }
 
 impl<S, B> Service<ServiceRequest> for SessionService<S>
@@ -166,20 +132,23 @@ impl ResponseHeaders for HeaderMap {
     }
 
     fn set_header(&mut self, name: ResponseHeader, value: String) {
-        match HeaderValue::try_from(value) {
-            Ok(v) => {
-                self.insert(actix_name(name), v);
-            }
-            Err(_) => invalid_value(name),
+        if let Some((name, value)) = actix_header(name, value) {
+            self.insert(name, value);
         }
     }
 
     fn append_header(&mut self, name: ResponseHeader, value: String) {
-        match HeaderValue::try_from(value) {
-            Ok(v) => self.append(actix_name(name), v),
-            Err(_) => invalid_value(name),
+        if let Some((name, value)) = actix_header(name, value) {
+            self.append(name, value);
         }
     }
+}
+
+fn actix_header(name: ResponseHeader, value: String) -> Option<(HeaderName, HeaderValue)> {
+    let value = HeaderValue::try_from(value)
+        .map_err(|_| invalid_value(name))
+        .ok()?;
+    Some((actix_name(name), value))
 }
 
 fn actix_name(name: ResponseHeader) -> HeaderName {
@@ -204,20 +173,10 @@ impl ResponseError for Error {
     }
 }
 
-/// The rejection of the [`Session`] extractor: the [`SessionMiddleware`] is missing. An opaque
-/// `500`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MissingSessionMiddleware;
+/// The rejection of the [`Session`] extractor when the [`SessionMiddleware`] is missing.
+pub type MissingSessionMiddleware = MissingSession;
 
-impl fmt::Display for MissingSessionMiddleware {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the Session extractor needs SessionMiddleware around the app")
-    }
-}
-
-impl std::error::Error for MissingSessionMiddleware {}
-
-impl ResponseError for MissingSessionMiddleware {
+impl ResponseError for MissingSession {
     fn error_response(&self) -> HttpResponse {
         tracing::error!("{self}");
         HttpResponse::InternalServerError().finish()
@@ -229,7 +188,7 @@ impl FromRequest for Session {
     type Future = Ready<Result<Session, MissingSessionMiddleware>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.session().ok_or(MissingSessionMiddleware))
+        ready(req.session().ok_or(MissingSession))
     }
 }
 
@@ -244,7 +203,7 @@ pub trait SessionExt {
     /// say so.
     fn get_session(&self) -> Session {
         self.session().unwrap_or_else(|| {
-            tracing::error!("{}", MissingSessionMiddleware);
+            tracing::error!("{}", MissingSession);
             Session::new()
         })
     }
@@ -259,11 +218,5 @@ impl SessionExt for HttpRequest {
 impl SessionExt for ServiceRequest {
     fn session(&self) -> Option<Session> {
         self.extensions().get::<Session>().cloned()
-    }
-}
-
-impl SessionExt for actix_web::dev::ServiceResponse {
-    fn session(&self) -> Option<Session> {
-        self.request().session()
     }
 }

@@ -44,7 +44,7 @@ use axum::response::{IntoResponse, Response};
 use http::{Request, StatusCode};
 
 use crate::builder::SessionBuilder;
-use crate::error::Error;
+use crate::error::{Error, MissingSession};
 use crate::keys::KeyRing;
 use crate::manager::SessionManager;
 use crate::session::Session;
@@ -146,19 +146,10 @@ fn opaque<B: Default>(status: StatusCode) -> http::Response<B> {
     r
 }
 
-/// The rejection of the [`Session`] extractor: the [`SessionLayer`] is missing. An opaque `500`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MissingSessionLayer;
+/// The rejection of the [`Session`] extractor when the [`SessionLayer`] is missing.
+pub type MissingSessionLayer = MissingSession;
 
-impl fmt::Display for MissingSessionLayer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the Session extractor needs SessionLayer around the router")
-    }
-}
-
-impl std::error::Error for MissingSessionLayer {}
-
-impl IntoResponse for MissingSessionLayer {
+impl IntoResponse for MissingSession {
     fn into_response(self) -> Response {
         tracing::error!("{self}");
         StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -176,7 +167,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or(MissingSessionLayer)
+            .ok_or(MissingSession)
     }
 }
 

@@ -127,6 +127,20 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The rejection of the adapters' `Session` extractors: the session layer (axum) or middleware
+/// (actix-web) is not installed around the route. Answered with an opaque `500`; this text is
+/// logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingSession;
+
+impl fmt::Display for MissingSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the Session extractor needs the session layer or middleware around the route")
+    }
+}
+
+impl std::error::Error for MissingSession {}
+
 /// Why a token did not open. Each one means "treat this request as having no session".
 ///
 /// The order of the variants follows the opening order: a token is checked for size, encoding,

@@ -94,7 +94,7 @@ pub use cookie_policy::{
     MAX_SET_COOKIE_LEN,
 };
 pub use envelope::{Mode, Timestamps};
-pub use error::{Error, ErrorKind, Rejection};
+pub use error::{Error, ErrorKind, MissingSession, Rejection};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use manager::SessionManager;
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};

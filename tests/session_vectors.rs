@@ -1,6 +1,8 @@
 //! Runs `vectors/v1/chunks.json` (chunk assembly) and `vectors/v1/session.json` (the session
 //! payload and its lineage) the way another implementation would: from the JSON files alone.
 
+#![allow(clippy::panic, reason = "test helpers: a panic is a failed test")]
+
 use std::sync::Arc;
 
 use sealed_session::hazmat::cookie_candidates;
