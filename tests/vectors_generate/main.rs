@@ -26,6 +26,7 @@
 )]
 
 mod bit_flips;
+mod boundaries;
 mod codec_and_size;
 mod encodings;
 mod positive;
@@ -248,6 +249,10 @@ impl Ctx {
     }
     fn refresh(mut self, secs: u64) -> Self {
         self.refresh = Some(secs);
+        self
+    }
+    fn leeway(mut self, secs: u64) -> Self {
+        self.leeway = secs;
         self
     }
     fn max_token_len(mut self, len: usize) -> Self {
@@ -586,6 +591,7 @@ const FAMILIES: &[fn(&mut Suite)] = &[
     versions_keys_and_context::cases,
     times::cases,
     codec_and_size::cases,
+    boundaries::cases,
 ];
 
 const POSITIVE_DESCRIPTION: &str = "Tokens that must open: each gives the opener's key ring and settings, the clock, the envelope sealed (nonce, flags, timestamps, plaintext) and the token. An implementation must open the token to the plaintext's JSON value with the given key id, mode, timestamps and re-seal hint, and sealing the same envelope with the same nonce must give the same token. See vectors/README.md.";
