@@ -46,6 +46,13 @@ fn minimum_lengths(s: &mut Suite) {
             Rejection::Decode,
         );
     }
+    let t = tok(a, SIV, &Env::fresh(b""), "aes-256-gcm-siv minimum");
+    s.neg(
+        "aes-256-gcm-siv token cut to 57 bytes, one below its minimum, given to a signed-hmac-sha256 opener that does not accept aes-256-gcm-siv: a known version byte's length is checked before whether the opener accepts its mode -> malformed",
+        &Ctx::new(SIGNED),
+        truncate(&t, SIV.overhead() - 1),
+        Rejection::Malformed,
+    );
 }
 
 /// `now + leeway` past 2^64 − 1 saturates to 2^64 − 1: it neither wraps nor refuses.
