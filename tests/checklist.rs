@@ -1,4 +1,5 @@
-//! The security checklist (`SECURITY-CHECKLIST.md`, 44 rows), one test per row, named
+//! The security checklist (SECURITY.md, section "The checklist, row by row": 44 rows, each with
+//! its text and the tests that show it), one test per row, named
 //! `checklist_NN_...` after the row and written at the layer where the row applies: the codec,
 //! the envelope and [`Sealer`], the [`SessionManager`] (the framework-agnostic HTTP layer), the
 //! adapters (axum and actix-web, feature-gated), the cache (feature `cache`) and the primitive
