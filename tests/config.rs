@@ -1392,7 +1392,7 @@ fn rotation_refuses_what_it_cannot_do() {
 }
 
 #[test]
-fn write_atomically_replaces_with_owner_only_permissions() {
+fn write_atomically_keeps_the_permissions_but_never_for_others() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.toml");
     std::fs::write(&path, "old").unwrap();
@@ -1406,8 +1406,19 @@ fn write_atomically_replaces_with_owner_only_permissions() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
+        // The group keeps its access; others lose theirs.
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&path, b"newer").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        // A new file is owner-only.
+        let fresh = dir.path().join("fresh.toml");
+        write_atomically(&fresh, b"x").unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::remove_file(&fresh).unwrap();
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
