@@ -1433,15 +1433,14 @@ fn write_atomically_keeps_the_permissions_but_never_for_others() {
 // ---------------------------------------------------------------------------------------------
 
 #[path = "../examples/axum_app.rs"]
-#[allow(dead_code, reason = "only `router` is used; `main` is the example's")]
+#[allow(
+    dead_code,
+    reason = "`router`, `configure` and `Settings` are used; `main` is the example's"
+)]
 mod app;
 
-// The example's `demo` module is private to it; this copy provides `configure`.
+// `demo::configure` is the app's own `configure`, as the other test files call it.
 #[path = "../examples/support/demo.rs"]
-#[allow(
-    clippy::duplicate_mod,
-    reason = "app::demo is private; this copy only provides `configure`"
-)]
 mod demo;
 
 /// One instance of the demo app, configured from a file and reloadable.
@@ -2128,4 +2127,106 @@ mod extremes {
             check(Config::loader().env_vars(vars).load())?;
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo apps read their settings through the configuration (issue 16)
+// ---------------------------------------------------------------------------------------------
+
+fn demo(pairs: &[(&str, &str)]) -> Result<app::Settings, sealed_session::Error> {
+    app::Settings::from_vars(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+}
+
+/// Regression (issue 16): the demo read `SESSION_COOKIE_SECURE=flase` as true, refused a pending
+/// key in `SESSION_KEYS` ("not valid base64") and ignored misspelt `SEALED_SESSION_*` variables.
+#[test]
+fn the_demo_reads_the_configuration_and_its_short_names() {
+    let k1 = format!("1:{}", b64(&key(1)));
+    let pending = format!("{k1},2:{}@2030-01-01T00:00:00Z", b64(&key(2)));
+
+    let e = demo(&[("SESSION_KEYS", &k1), ("SESSION_COOKIE_SECURE", "flase")]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SESSION_COOKIE_SECURE: expected true or false"],
+    );
+    assert!(!e.message().contains("SEALED_SESSION_SECURE"), "{e}");
+
+    let s = demo(&[("SESSION_KEYS", &pending), ("BIND", "127.0.0.1:0")]).unwrap();
+    assert_eq!(s.bind, "127.0.0.1:0");
+    assert_eq!(
+        ids(s.config.key_ring().keys()),
+        vec![
+            (1, KeyState::Primary),
+            (
+                2,
+                KeyState::Pending {
+                    activates_at: UnixTime::from_secs(1_893_456_000)
+                }
+            )
+        ]
+    );
+    // The demo's defaults: Secure, `__Host-session`, a 30-minute idle timeout.
+    assert!(s.secure);
+    assert_eq!(s.config.cookie_name(), "__Host-session");
+    let manager = s.config.build_manager().unwrap();
+    assert_eq!(
+        manager.sealer().idle_timeout(),
+        Some(Duration::from_secs(1800))
+    );
+
+    let s = demo(&[("SESSION_KEYS", &k1), ("SESSION_COOKIE_SECURE", "Off")]).unwrap();
+    assert!(!s.secure);
+    assert_eq!(s.config.cookie_name(), "session");
+
+    // The production variables work, and win over the demo's defaults.
+    let s = demo(&[
+        ("SEALED_SESSION_KEYS", &k1),
+        ("SEALED_SESSION_COOKIE_NAME", "sid"),
+        ("SEALED_SESSION_IDLE_TIMEOUT", "5m"),
+    ])
+    .unwrap();
+    assert_eq!(s.config.cookie_name(), "sid");
+    assert_eq!(
+        s.config.build_manager().unwrap().sealer().idle_timeout(),
+        Some(Duration::from_secs(300))
+    );
+
+    let e = demo(&[("SESSION_KEYS", &k1), ("SEALED_SESSION_COOKIENAME", "x")]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_COOKIENAME: unknown variable"],
+    );
+    let e = demo(&[("SESSION_KEYS", &k1), ("SEALED_SESSION_KEYS", &k1)]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SESSION_KEYS and SEALED_SESSION_KEYS are both set"],
+    );
+    // A bad key list names the variable the user set, and not the secret.
+    let e = demo(&[("SESSION_KEYS", &format!("1:{MARK}"))]).unwrap_err();
+    assert!(e.message().starts_with("SESSION_KEYS[0]: "), "{e}");
+    assert_no_mark(&e.to_string());
+    // No keys at all: a generated ring (with a warning on standard error).
+    let s = demo(&[]).unwrap();
+    assert_eq!(s.config.key_ring().keys().count(), 1);
+    // A file: its settings, not the demo's defaults.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(
+        &path,
+        with_primary("[session]\ncookie_name = \"from-file\"\n"),
+    )
+    .unwrap();
+    let s = demo(&[("SEALED_SESSION_CONFIG", path.to_str().unwrap())]).unwrap();
+    assert_eq!(s.config.cookie_name(), "from-file");
+    assert_eq!(
+        s.config.build_manager().unwrap().sealer().idle_timeout(),
+        Some(SessionManager::DEFAULT_IDLE_TIMEOUT)
+    );
 }
