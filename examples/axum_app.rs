@@ -1,14 +1,34 @@
-//! The demo app on axum: sessions in sealed cookies, no external service.
+//! The demo app on axum: sessions in sealed cookies, no external service. This file is the
+//! whole app: copy it into your own project (with `sealed-session`'s `axum` and `config`
+//! features, and `axum`, `tokio`, `serde`, `serde_json`, `serde_urlencoded`, `tracing` and
+//! `tracing-subscriber` as dependencies) and it runs as is.
 //!
 //! ```text
-//! cargo run --features axum --example axum_app
-//! SESSION_COOKIE_SECURE=false cargo run --features axum --example axum_app   # plain-http clients
+//! cargo run --features axum,config --example axum_app
+//! SESSION_COOKIE_SECURE=false cargo run --features axum,config --example axum_app   # plain-http clients
 //! ```
 //!
-//! `BIND` (default `127.0.0.1:3000`), `SESSION_KEYS` (`id:secret,...`, first is primary; when
-//! unset a fresh ring is generated and sessions do not survive a restart) and
-//! `SESSION_COOKIE_SECURE` configure it. The routes and their behaviour live in
-//! `examples/support/demo.rs`, shared with the actix-web app.
+//! Settings come from the same `SEALED_SESSION_*` variables and file as in production
+//! (`sealed_session::config`: `SEALED_SESSION_CONFIG=session.toml`, `SEALED_SESSION_KEYS`, …);
+//! a misspelt `SEALED_SESSION_*` variable is an error. Three shorter names keep working:
+//!
+//! - `BIND`: the address to listen on, default `127.0.0.1:3000`;
+//! - `SESSION_KEYS`: the key list, read as `SEALED_SESSION_KEYS` (`id:secret,id:secret`, the
+//!   first is primary, `id:secret@2026-12-01T00:00:00Z` is the pending key). When no key is
+//!   configured a fresh ring is generated and sessions do not survive a restart; make a ring
+//!   with `sealed-session keygen --output session.toml` and start with
+//!   `SEALED_SESSION_CONFIG=session.toml`;
+//! - `SESSION_COOKIE_SECURE`: read as `SEALED_SESSION_SECURE` (`true`/`false`, `1`/`0`,
+//!   `yes`/`no`, `on`/`off`; anything else is an error). Without Secure the cookie is named
+//!   `session` (the default `__Host-` prefix requires Secure).
+//!
+//! Routes: `GET /` (a page with the user and a counter), `GET /api/counter` (increment),
+//! `GET /api/me` (read only), `POST /api/login` (JSON `{"user": …}` or a form; renews the
+//! session id), `POST /api/logout`, `GET /api/big?bytes=N` (grow the session until it no
+//! longer fits its cookie: 413).
+
+use std::process::ExitCode;
+use std::time::Duration;
 
 use axum::extract::{FromRequest, Query, Request};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,12 +36,190 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use sealed_session::axum::SessionLayer;
-use sealed_session::Session;
+use sealed_session::config::{parse_bool, Config};
+use sealed_session::{Error, ErrorKind, Key, Session, SessionBuilder, SessionManager};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-#[path = "support/demo.rs"]
-mod demo;
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+/// Where the app listens unless `BIND` says otherwise.
+const DEFAULT_BIND: &str = "127.0.0.1:3000";
+/// The demo's idle timeout (shorter than the crate's two hours, to see it work).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The cookie name: the crate's `__Host-session` when Secure (the prefix requires it), plain
+/// `session` for plain-http development.
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SessionManager::DEFAULT_COOKIE_NAME
+    } else {
+        "session"
+    }
+}
+
+/// The demo's session settings on a builder: what `main` gets from the configuration when
+/// nothing overrides the demo's defaults. The tests build the app with it.
+pub fn configure<T: From<SessionManager>>(b: SessionBuilder<T>, secure: bool) -> SessionBuilder<T> {
+    b.with_secure(secure)
+        .with_cookie_name(cookie_name(secure))
+        .with_idle_timeout(Some(IDLE_TIMEOUT))
+}
+
+/// What the app runs with (`Debug` shows key ids, never secrets).
+#[derive(Debug)]
+pub struct Settings {
+    /// The address to listen on.
+    pub bind: String,
+    /// Keys and session settings, validated.
+    pub config: Config,
+    /// Whether the cookie is Secure, as far as the environment says.
+    pub secure: bool,
+}
+
+impl Settings {
+    /// Read the process's environment.
+    ///
+    /// # Errors
+    /// A configuration error, naming the variable (or the file and key); never a value.
+    pub fn from_env() -> Result<Settings, Error> {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Settings::from_vars(vars)
+    }
+
+    /// Read these variables as if they were the environment.
+    ///
+    /// # Errors
+    /// As [`Settings::from_env`].
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Settings, Error> {
+        let mut bind = DEFAULT_BIND.to_owned();
+        let mut ours: Vec<(String, String)> = Vec::new();
+        let mut renamed: Vec<(&str, &str)> = Vec::new();
+        for (name, value) in vars {
+            let alias = match name.as_str() {
+                "BIND" if !value.trim().is_empty() => {
+                    bind = value.trim().to_owned();
+                    continue;
+                }
+                "SESSION_KEYS" => "SEALED_SESSION_KEYS",
+                "SESSION_COOKIE_SECURE" => "SEALED_SESSION_SECURE",
+                n if n.starts_with("SEALED_SESSION_") => {
+                    ours.push((name, value));
+                    continue;
+                }
+                _ => continue,
+            };
+            if value.trim().is_empty() {
+                continue;
+            }
+            let short = if alias == "SEALED_SESSION_KEYS" {
+                "SESSION_KEYS"
+            } else {
+                "SESSION_COOKIE_SECURE"
+            };
+            renamed.push((short, alias));
+            ours.push((alias.to_owned(), value));
+        }
+        for (short, long) in &renamed {
+            if set(&ours, long) > 1 {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!("{short} and {long} are both set; set one"),
+                ));
+            }
+        }
+        let origin = |long: &str| {
+            renamed
+                .iter()
+                .find(|(_, l)| *l == long)
+                .map_or_else(|| long.to_owned(), |(s, _)| (*s).to_owned())
+        };
+        let secure = match ours.iter().find(|(n, _)| n == "SEALED_SESSION_SECURE") {
+            Some((_, v)) if !v.trim().is_empty() => parse_bool(v).map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!("{}: {}", origin("SEALED_SESSION_SECURE"), e.message()),
+                )
+            })?,
+            _ => true,
+        };
+
+        // The demo's defaults sit under the environment. With a configuration file they do
+        // not apply: the file (and the crate's defaults) decide.
+        if set(&ours, "SEALED_SESSION_CONFIG") == 0 {
+            if set(&ours, "SEALED_SESSION_IDLE_TIMEOUT") == 0 {
+                ours.push((
+                    "SEALED_SESSION_IDLE_TIMEOUT".to_owned(),
+                    format!("{}s", IDLE_TIMEOUT.as_secs()),
+                ));
+            }
+            if set(&ours, "SEALED_SESSION_COOKIE_NAME") == 0 {
+                ours.push((
+                    "SEALED_SESSION_COOKIE_NAME".to_owned(),
+                    cookie_name(secure).to_owned(),
+                ));
+            }
+            if set(&ours, "SEALED_SESSION_KEYS") == 0 && set(&ours, "SEALED_SESSION_KEYS_FILE") == 0
+            {
+                eprintln!(
+                    "warning: no keys are configured; using a freshly generated key ring, so \
+                     sessions will not survive a restart. Make a ring with \
+                     `sealed-session keygen --output session.toml` (install it with \
+                     `cargo install --path . --features cli`) and start with \
+                     SEALED_SESSION_CONFIG=session.toml"
+                );
+                let key = Key::generate();
+                let secret = key.to_base64();
+                ours.push((
+                    "SEALED_SESSION_KEYS".to_owned(),
+                    format!("{}:{}", key.id(), secret.as_str()),
+                ));
+            }
+        }
+        if !secure {
+            eprintln!("warning: the session cookie is not Secure: it travels over plain http");
+        }
+        let config = Config::loader().env_vars(ours).load().map_err(|e| {
+            // Name the variable the user set, not the one it is read as.
+            match renamed
+                .iter()
+                .find(|(_, long)| e.message().starts_with(long))
+            {
+                Some((short, long)) => Error::new(
+                    e.kind(),
+                    format!(
+                        "{short}{}",
+                        e.message().get(long.len()..).unwrap_or_default()
+                    ),
+                ),
+                None => e,
+            }
+        })?;
+        Ok(Settings {
+            bind,
+            config,
+            secure,
+        })
+    }
+}
+
+/// How many of `vars` set `name` (to something other than white space).
+fn set(vars: &[(String, String)], name: &str) -> usize {
+    vars.iter()
+        .filter(|(n, v)| n == name && !v.trim().is_empty())
+        .count()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+// ---------------------------------------------------------------------------------------------
+
+/// The most bytes `/api/big` accepts in one request (far above what a cookie can carry; the
+/// point is to exercise the size limit, not to allocate without bound).
+const MAX_BIG: usize = 64 * 1024;
 
 /// The app's routes under a session layer.
 pub fn router(layer: SessionLayer) -> Router {
@@ -36,37 +234,104 @@ pub fn router(layer: SessionLayer) -> Router {
         .layer(layer)
 }
 
-fn reply(result: Result<Value, demo::Refusal>) -> Response {
-    match result {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => {
-            let status =
-                StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(r.body)).into_response()
+/// A JSON error body with a stable code; the details go to the log, never to the client.
+fn refuse(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({ "error": code }))).into_response()
+}
+
+/// A session error as a response: too large is the client's doing (413), the rest is ours.
+fn session_error(e: &Error) -> Response {
+    match e.kind() {
+        ErrorKind::SessionTooLarge => refuse(StatusCode::PAYLOAD_TOO_LARGE, "session_too_large"),
+        _ => {
+            tracing::error!(error = %e, "session error");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }
 }
 
+/// Whether a request prefers an HTML answer (a browser's form post): it is then redirected to
+/// `/` instead of receiving JSON.
 fn wants_html(headers: &HeaderMap) -> bool {
-    demo::wants_html(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }
 
+fn count(session: &Session) -> u64 {
+    session.get::<u64>("count").ok().flatten().unwrap_or(0)
+}
+
+/// `GET /`: the page, with the user and counter escaped.
 async fn index(session: Session) -> Html<String> {
-    Html(demo::page(&session))
+    let user = session.get::<String>("user").ok().flatten();
+    let who = match &user {
+        Some(u) => format!("Signed in as <b id=\"user\">{}</b>.", escape(u)),
+        None => "<span id=\"user\">Not signed in.</span>".to_owned(),
+    };
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>sealed-session demo</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:36rem;margin:3rem auto;}}form{{margin:1rem 0}}</style>
+</head>
+<body>
+<h1>sealed-session demo</h1>
+<p>{who}</p>
+<p>Counter: <b id="count">{count}</b> (<a href="/api/counter">increment</a>)</p>
+<form method="post" action="/api/login">
+  <label>User <input name="user" id="login-user" required maxlength="64"></label>
+  <button type="submit" id="login">Sign in</button>
+</form>
+<form method="post" action="/api/logout"><button type="submit" id="logout">Sign out</button></form>
+</body>
+</html>
+"#,
+        count = count(&session),
+    ))
 }
 
+fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// `GET /api/counter`: increment the counter.
 async fn counter(session: Session) -> Response {
-    reply(demo::counter(&session))
+    let n = count(&session).saturating_add(1);
+    match session.insert("count", &n) {
+        Ok(()) => Json(json!({ "count": n })).into_response(),
+        Err(e) => session_error(&e),
+    }
 }
 
+/// `GET /api/me`: a read-only view of the session.
 async fn me(session: Session) -> Json<Value> {
-    Json(demo::me(&session))
+    Json(json!({
+        "user": session.get::<String>("user").ok().flatten(),
+        "count": count(&session),
+        "session_id": session.id().map(|id| id.to_string()),
+    }))
 }
 
+/// `GET /api/greeting`: a greeting the handler marks for shared caches
+/// (`Cache-Control: public, max-age=60`). The session layer adds `Vary: Cookie`, holds back a
+/// rolling refresh, and answers `private, no-store` if a cookie must go out all the same.
 async fn greeting(session: Session) -> Response {
+    let user = session.get::<String>("user").ok().flatten();
+    let greeting = format!("Hello, {}", user.as_deref().unwrap_or("stranger"));
     (
-        [(header::CACHE_CONTROL, demo::GREETING_CACHE_CONTROL)],
-        Json(demo::greeting(&session)),
+        [(header::CACHE_CONTROL, "public, max-age=60")],
+        Json(json!({ "greeting": greeting })),
     )
         .into_response()
 }
@@ -76,6 +341,7 @@ struct LoginBody {
     user: String,
 }
 
+/// `POST /api/login`: store the user and renew the session (a new id: no session fixation).
 async fn login(session: Session, request: Request) -> Response {
     let html = wants_html(request.headers());
     let is_json = request
@@ -94,25 +360,28 @@ async fn login(session: Session, request: Request) -> Response {
             .map(|Form(b)| b)
             .ok()
     };
-    let Some(body) = body else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"error": "invalid_user"})),
-        )
-            .into_response();
-    };
-    match demo::login(&session, &body.user) {
-        Ok(_) if html => Redirect::to("/").into_response(),
-        result => reply(result),
+    let user = body.as_ref().map(|b| b.user.trim()).unwrap_or_default();
+    if user.is_empty() || user.len() > 64 {
+        return refuse(StatusCode::BAD_REQUEST, "invalid_user");
+    }
+    if let Err(e) = session.insert("user", &user) {
+        return session_error(&e);
+    }
+    session.renew();
+    if html {
+        Redirect::to("/").into_response()
+    } else {
+        Json(json!({ "user": user })).into_response()
     }
 }
 
+/// `POST /api/logout`: end the session.
 async fn logout(session: Session, headers: HeaderMap) -> Response {
-    let body = demo::logout(&session);
+    session.purge();
     if wants_html(&headers) {
         Redirect::to("/").into_response()
     } else {
-        Json(body).into_response()
+        Json(json!({ "user": null })).into_response()
     }
 }
 
@@ -121,20 +390,31 @@ struct BigQuery {
     bytes: usize,
 }
 
+/// `GET /api/big?bytes=N`: store N bytes; a session that no longer fits its cookie is refused
+/// with 413, and the data is taken out again so the session stays usable.
 async fn big(session: Session, Query(q): Query<BigQuery>) -> Response {
-    reply(demo::big(&session, q.bytes))
+    let bytes = q.bytes.min(MAX_BIG);
+    if let Err(e) = session.insert("big", &"x".repeat(bytes)) {
+        return session_error(&e);
+    }
+    if let Err(e) = session.ensure_fits() {
+        session.remove("big");
+        tracing::warn!(bytes, error = %e, "refused to grow the session past its cookie");
+        return session_error(&e);
+    }
+    Json(json!({ "bytes": bytes })).into_response()
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let settings = demo::Settings::from_env()?;
-    let layer: SessionLayer = settings.session().build()?;
-    let listener = tokio::net::TcpListener::bind(&settings.bind).await?;
+// ---------------------------------------------------------------------------------------------
+// main
+// ---------------------------------------------------------------------------------------------
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    let layer: SessionLayer = settings.config.session_builder().build()?;
+    let listener = tokio::net::TcpListener::bind(&settings.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {} (BIND): {e}", settings.bind))?;
     println!("axum demo listening on http://{}", listener.local_addr()?);
     axum::serve(listener, router(layer))
         .with_graceful_shutdown(async {
@@ -142,4 +422,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    // Display, not Debug: the message names the variable or the address, and never a secret.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

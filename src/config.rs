@@ -2,9 +2,12 @@
 //!
 //! A [`Config`] is read once at start-up: the file first, then `SEALED_SESSION_*` environment
 //! variables on top (the environment wins), then the crate's defaults for anything neither
-//! sets. Everything is validated when it is loaded, with errors that name the field
-//! (`session.idle_timeout`, `keys.key[1].secret`, `SEALED_SESSION_MODE`) and never contain a
-//! configured value, so a secret pasted into the wrong place does not end up in a log.
+//! sets. Everything is validated when it is loaded, with errors that name where the value came
+//! from (the file and the field, `/etc/myapp/session.toml: session.idle_timeout`,
+//! `keys.key[1].secret`, or the variable, `SEALED_SESSION_COOKIE_NAME`) and never contain a
+//! configured value, so a secret pasted into the wrong place does not end up in a log. That
+//! includes paths the configuration names (`secret_file`, `SEALED_SESSION_KEYS_FILE`, and the
+//! file `SEALED_SESSION_CONFIG` names): the message says which setting, not what it holds.
 //!
 //! ```no_run
 //! use sealed_session::config::{Config, KeyRingReloader};
@@ -91,7 +94,10 @@
 //! `activates_at` on, with no reload needed). An older key's `retired_at` records when it stopped
 //! sealing; only [`Rotation`] reads it, to warn before dropping a key that may still have live
 //! sessions. Durations are humantime strings (`"90s"`, `"30m"`,
-//! `"12h"`, `"14d"`, `"1h 30m"`). Times are RFC 3339 with an offset, TOML date-times, or Unix
+//! `"12h"`, `"14d"`, `"1h 30m"`); each setting has a range (an idle timeout of at most 100
+//! years, a leeway of at most a day, …) and a value outside it is an error. Booleans
+//! are `true`/`false` in the file; in the environment also `1`/`0`, `yes`/`no`, `on`/`off`, in
+//! any case, and any other spelling (`flase`) is an error ([`parse_bool`]). Times are RFC 3339 with an offset, TOML date-times, or Unix
 //! seconds (a TOML integer, or a string `"@1700000000"`).
 //!
 //! # The environment
@@ -108,7 +114,7 @@
 //! | `SEALED_SESSION_REVOKE_BEFORE` | `keys.revoke_before` | a time |
 //! | `SEALED_SESSION_COOKIE_NAME`, `_PATH`, `_DOMAIN`, `_PURPOSE` | `session.*` | text |
 //! | `SEALED_SESSION_SAME_SITE` | `session.same_site` | `strict`, `lax`, `none` |
-//! | `SEALED_SESSION_SECURE`, `_HTTP_ONLY`, `_PARTITIONED`, `_DELETE_REJECTED` | `session.*` | `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` |
+//! | `SEALED_SESSION_SECURE`, `_HTTP_ONLY`, `_PARTITIONED`, `_DELETE_REJECTED` | `session.*` | `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` (any case; anything else is an error) |
 //! | `SEALED_SESSION_MODE` | `session.mode` | a mode name |
 //! | `SEALED_SESSION_ALSO_OPEN` | `session.also_open` | mode names, comma-separated |
 //! | `SEALED_SESSION_LIFETIME`, `_LEEWAY` | `session.*` | a duration |
@@ -131,9 +137,11 @@
 //!
 //! [`Rotation`] edits a configuration file the way the `sealed-session rotate` command does:
 //! add a key as pending (or primary), demote the old primary, drop older keys past a retention
-//! count, and write the file atomically with [`write_atomically`]. The procedure is described in
-//! `docs/rotation.md`.
+//! count, and write the file atomically with [`write_atomically`]. The procedure, step by step,
+//! is the README's *Key rotation runbook* section (`README.md#key-rotation-runbook`), and
+//! `sealed-session --help` prints it too.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,7 +167,7 @@ mod values;
 
 pub use reload::{KeyRingReloader, ReloadPoller};
 pub use rotate::{write_atomically, Rotated, Rotation, RotationReport};
-pub use values::parse_time;
+pub use values::{parse_bool, parse_time};
 
 /// An [`ErrorKind::InvalidConfig`] error.
 fn config_error(message: impl Into<std::borrow::Cow<'static, str>>) -> Error {
@@ -227,6 +235,9 @@ struct Settings {
     chunks: Option<usize>,
     leeway: Option<Duration>,
     delete_rejected: Option<bool>,
+    /// Where each set field came from (`SEALED_SESSION_PATH`, `session.path`), by field name:
+    /// errors found once the sources are merged name these, never the values.
+    origins: BTreeMap<&'static str, String>,
 }
 
 fn non_empty(text: &str) -> Result<String, String> {
@@ -284,9 +295,27 @@ impl Settings {
         Ok(())
     }
 
+    /// Record that `field` was set by `origin`.
+    fn note(&mut self, field: &str, origin: impl Into<String>) {
+        if let Some((name, _)) = SESSION_FIELDS.iter().find(|(f, _)| *f == field) {
+            self.origins.insert(name, origin.into());
+        }
+    }
+
+    /// Where `field` came from, or `session.FIELD` for a default.
+    fn origin(&self, field: &str) -> String {
+        self.origins
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| format!("session.{field}"))
+    }
+
     /// `self` with every field `top` sets replaced.
     fn overlaid(self, top: Settings) -> Settings {
+        let mut origins = self.origins;
+        origins.extend(top.origins);
         Settings {
+            origins,
             cookie_name: top.cookie_name.or(self.cookie_name),
             path: top.path.or(self.path),
             domain: top.domain.or(self.domain),
@@ -359,27 +388,24 @@ struct BuiltRing {
     fingerprint: [u8; 32],
 }
 
-/// Read a base64 secret from a file. Errors name `origin` and the path, never the content.
+/// Read a base64 secret from a file. Errors name `origin` (`keys.key[1]`), never the path (a
+/// configured value, which could be a secret pasted into the wrong field) or the content.
 fn read_secret_file(origin: &str, path: &Path) -> Result<Key, Error> {
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         config_error(format!(
-            "{origin}.secret_file: cannot read {}: {e}",
-            path.display()
+            "{origin}.secret_file: cannot read the file it names: {e}"
         ))
     })?);
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Error::new(
             ErrorKind::InvalidKey,
-            format!(
-                "{origin}.secret_file: {} does not hold base64 text",
-                path.display()
-            ),
+            format!("{origin}.secret_file: the file does not hold base64 text"),
         )
     })?;
     Key::from_base64(text).map_err(|e| {
         Error::new(
             e.kind(),
-            format!("{origin}.secret_file: {}: {}", path.display(), e.message()),
+            format!("{origin}.secret_file: the file's secret: {}", e.message()),
         )
     })
 }
@@ -404,11 +430,11 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
     let (label, specs): (&str, &[KeySpec]) = match source {
         KeySource::Specs { label, specs } => (label, specs),
         KeySource::ListFile(path) => {
+            // The path is not shown: it is the variable's value, and may be a pasted secret.
             let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
                 config_error(format!(
-                    "{}: cannot read {}: {e}",
-                    env::KEYS_FILE,
-                    path.display()
+                    "{}: cannot read the file it names: {e}",
+                    env::KEYS_FILE
                 ))
             })?);
             listed = env::key_list(&text, env::KEYS_FILE)?;
@@ -500,23 +526,34 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
 /// The sources a [`Config`] was loaded from, kept so a reload reads the same ones.
 struct Origin {
     file: Option<PathBuf>,
+    /// Whether `file` came from `SEALED_SESSION_CONFIG`: its path is then a configured value,
+    /// and messages name the variable instead.
+    file_from_env: bool,
     text: Option<Zeroizing<String>>,
     base_dir: PathBuf,
     env: Layer,
 }
 
 impl Origin {
+    /// How messages name the file.
+    fn file_label(&self, path: &Path) -> String {
+        if self.file_from_env {
+            format!("the file {} names", env::CONFIG)
+        } else {
+            path.display().to_string()
+        }
+    }
+
     /// Read the file (or text) again, put the environment on top, validate.
     fn load(self: &Arc<Self>) -> Result<Config, Error> {
         let file = match (&self.file, &self.text) {
             (Some(path), _) => {
-                let text =
-                    Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                        config_error(format!("{}: cannot read: {e}", path.display()))
-                    })?);
+                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                    config_error(format!("{}: cannot read: {e}", self.file_label(path)))
+                })?);
                 Some(
                     file::parse(&text, &self.base_dir)
-                        .map_err(|e| prefixed(&path.display().to_string(), &e))?,
+                        .map_err(|e| prefixed(&self.file_label(path), &e))?,
                 )
             }
             (None, Some(text)) => Some(file::parse(text, &self.base_dir)?),
@@ -526,7 +563,7 @@ impl Origin {
             // Name the file, unless the problem is in a variable.
             match &self.file {
                 Some(path) if !e.message().starts_with(env::PREFIX) => {
-                    prefixed(&path.display().to_string(), &e)
+                    prefixed(&self.file_label(path), &e)
                 }
                 _ => e,
             }
@@ -558,6 +595,7 @@ fn resolve(
     let origin = origin.unwrap_or_else(|| {
         Arc::new(Origin {
             file: None,
+            file_from_env: false,
             text: None,
             base_dir: PathBuf::from("."),
             env: env.clone(),
@@ -569,11 +607,80 @@ fn resolve(
         fingerprint: built.fingerprint,
         origin,
     };
-    config
-        .session_builder::<SessionManager>()
-        .build()
-        .map_err(|e| prefixed("session", &e))?;
+    check_settings(&config)?;
     Ok((config, built.entries))
+}
+
+/// What a cookie name must be, for messages.
+const NAME_RULE: &str = "must be a cookie name: letters, digits and !#$%&'*+-.^_`|~ only, short \
+enough to leave room for the session";
+/// What a cookie Path must be.
+const PATH_RULE: &str = "must be a cookie Path: it starts with '/' and holds no ';', ',', space \
+or control characters";
+/// What a cookie Domain must be.
+const DOMAIN_RULE: &str = "must be a host name: letters, digits, '-' and '.'";
+
+/// Check the merged settings the way `build()` will, naming where each bad value came from.
+///
+/// The builders' own messages quote the name, Path or Domain they refuse, and such a value may
+/// be a secret pasted into the wrong variable: each text setting is therefore first tried on its
+/// own, with a message of ours; only problems between settings (which quote nothing) keep the
+/// builder's words, and even then only if no configured text appears in them.
+fn check_settings(config: &Config) -> Result<(), Error> {
+    let s = &config.settings;
+    let alone = || SessionBuilder::<SessionManager>::new(config.ring.clone());
+    let fails = |b: SessionBuilder<SessionManager>| b.build().is_err();
+    let bad = |field: &str, rule: &str| config_error(format!("{}: {rule}", s.origin(field)));
+    if let Some(name) = &s.cookie_name {
+        if fails(alone().with_cookie_name(name.clone())) {
+            return Err(bad("cookie_name", NAME_RULE));
+        }
+    }
+    if let Some(path) = &s.path {
+        if fails(alone().with_cookie_name("id").with_path(path.clone())) {
+            return Err(bad("path", PATH_RULE));
+        }
+    }
+    if let Some(domain) = &s.domain {
+        if fails(alone().with_cookie_name("id").with_domain(domain.clone())) {
+            return Err(bad("domain", DOMAIN_RULE));
+        }
+    }
+    if let Some(purpose) = &s.purpose {
+        if fails(alone().with_purpose(purpose.clone())) {
+            return Err(bad("purpose", "is not an acceptable purpose"));
+        }
+    }
+    let Err(e) = config.session_builder::<SessionManager>().build() else {
+        return Ok(());
+    };
+    // File fields first: a message that starts with `session.` gets the file's name in front.
+    let mut origins: Vec<&str> = s.origins.values().map(String::as_str).collect();
+    origins.sort_by_key(|o| (o.starts_with(env::PREFIX), *o));
+    let origins = if origins.is_empty() {
+        "session".to_owned()
+    } else {
+        origins.join(", ")
+    };
+    let texts = [&s.cookie_name, &s.path, &s.domain, &s.purpose];
+    let quotes_a_value = texts
+        .iter()
+        .filter_map(|t| t.as_deref())
+        .any(|t| t.len() > 1 && e.message().contains(t));
+    let mut problem = if quotes_a_value {
+        "these settings do not work together".to_owned()
+    } else {
+        values::sanitize(e.message())
+    };
+    if s.cookie_name.is_none() && problem.contains("__Host-") {
+        problem.push_str(&format!(
+            " (the default cookie name is {}: set session.cookie_name or {}COOKIE_NAME to \
+             another name)",
+            SessionManager::DEFAULT_COOKIE_NAME,
+            env::PREFIX
+        ));
+    }
+    Err(Error::new(e.kind(), format!("{origins}: {problem}")))
 }
 
 /// Validated keys and session settings. See the [module documentation](self) for the file
@@ -849,6 +956,7 @@ impl ConfigLoader {
             EnvSource::Process => env::parse(env::process_vars()?)?,
             EnvSource::Given(vars) => env::parse(vars)?,
         };
+        let file_from_env = self.file.is_none() && self.text.is_none() && config_var.is_some();
         let file = match (self.file, &self.text) {
             (Some(f), _) => Some(f),
             (None, Some(_)) => None,
@@ -871,6 +979,7 @@ impl ConfigLoader {
             .unwrap_or_else(|| PathBuf::from("."));
         let origin = Arc::new(Origin {
             file,
+            file_from_env,
             text: self.text,
             base_dir,
             env,

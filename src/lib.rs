@@ -54,6 +54,7 @@
 //! - `redis`: the cache over Redis (`cache::RedisStore`, shared by every node) and revocations
 //!   shared by every node (`cache::RedisRevocations`, for [`revocation`]). Needs a Tokio runtime.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod builder;

@@ -193,7 +193,6 @@ fn usage_errors_exit_2() {
         &["bogus"],
         &["keygen", "--format", "xml"],
         &["keygen", "--id", "key-one"],
-        &["inspect", "--config", "x.toml"],
         &["inspect", "--config", "x.toml", "--at", "yesterday", "t"],
         &["rotate", "--config", "x.toml", "--activate-in", "soon"],
         &[
@@ -234,10 +233,11 @@ fn keygen_prints_a_section_that_loads() {
     let id = entry["id"].as_str().unwrap().to_owned();
     let secret = entry["secret"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 8);
-    // The id is the one derived from the secret, and the section loads once given a state.
+    // The id is the one derived from the secret, and the output is a whole ring.
     let key = Key::from_base64(&secret).unwrap();
     assert_eq!(key.id().to_string(), id);
-    let config = Config::from_toml_str(&format!("{text}state = \"primary\"\n")).unwrap();
+    assert_eq!(entry["state"].as_str(), Some("primary"));
+    let config = Config::from_toml_str(&text).unwrap();
     assert_eq!(config.key_ring().primary_id_at(T0).to_string(), id);
     // Fresh every time.
     let again = stdout(&run(&["keygen"]));
@@ -328,14 +328,17 @@ fn rotate_adds_a_pending_key_and_keeps_every_key() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
+        // std::fs::write made it 0644: the owner and group keep their bits, others lose theirs.
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert_eq!(mode & 0o777, 0o640, "{mode:o}");
     }
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "no temporary file is left: {names:?}");
+    names.sort();
+    // The lock file stays (see `rotate --help`); no temporary file is left.
+    assert_eq!(names, ["k0", "session.toml", "session.toml.lock"]);
 
     // A second rotation while the key is pending is refused, and the file is left alone.
     let o = run(&["rotate", "--config", path.to_str().unwrap(), "--now"]);
@@ -687,4 +690,190 @@ fn inspect_io_and_config_errors() {
         "{}",
         stderr(&o)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A newcomer's first steps (issue 16) and the CLI's hardening (issue 17, item 5)
+// ---------------------------------------------------------------------------------------------
+
+/// Regression (issue 16): `keygen > session.toml` then `rotate session.toml` failed with
+/// `keys.key[0].state: missing`. keygen's output is a file every other command accepts.
+#[test]
+fn keygen_output_is_a_file_every_command_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    // As a shell redirection would write it ...
+    let redirected = dir.path().join("redirected.toml");
+    let o = run(&["keygen"]);
+    assert_exit(&o, 0);
+    std::fs::write(&redirected, &o.stdout).unwrap();
+    // ... and with --output (owner-only, never over an existing file).
+    let path = dir.path().join("session.toml");
+    let o = run(&["keygen", "--output", path.to_str().unwrap()]);
+    assert_exit(&o, 0);
+    assert!(o.stdout.is_empty());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read_to_string(&path).unwrap();
+    let o = run(&["keygen", "-o", path.to_str().unwrap()]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).starts_with("error: cannot create "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+
+    for file in [&redirected, &path] {
+        let config = file.to_str().unwrap();
+        // rotate, with the file as its operand (as the issue typed it) ...
+        let o = run(&["rotate", config]);
+        assert_exit(&o, 0);
+        assert_eq!(field(&stdout(&o), "state"), "pending");
+        // ... and again, at once, as primary.
+        let o = run(&["rotate", "--config", config, "--now"]);
+        assert_exit(&o, 2);
+        assert!(
+            stderr(&o).contains("a rotation is already in progress"),
+            "{}",
+            stderr(&o)
+        );
+        // seal and inspect with the rotated file and the defaults (`__Host-session`, Secure).
+        let o = run(&["seal", "-c", config, r#"{"user":"ann"}"#]);
+        assert_exit(&o, 0);
+        let token = stdout(&o);
+        let o = run(&["inspect", "-c", config, token.trim()]);
+        assert_exit(&o, 0);
+        assert_eq!(field(&stdout(&o), "json"), r#"{"user":"ann"}"#);
+        assert_eq!(field(&stdout(&o), "key_state"), "primary");
+    }
+}
+
+/// Issue 17: a token on the command line shows in `ps` and in shell history. Without TOKEN (or
+/// with `-`) inspect reads standard input; --file reads a file; --help says so.
+#[test]
+fn inspect_reads_the_token_from_standard_input_or_a_file() {
+    let (dir, path, current, _) = sealed_tokens();
+    let config = path.to_str().unwrap();
+    let base = ["inspect", "-c", config, "--at", "@1700000060"];
+    let expect_ann = |o: &Output| {
+        assert_exit(o, 0);
+        assert_eq!(field(&stdout(o), "json"), r#"{"n":[1,2],"user":"ann"}"#);
+    };
+    // No TOKEN at all: standard input.
+    expect_ann(&run_with_stdin(&base, &format!("{current}\n")));
+    // `-`: standard input.
+    let mut dash = base.to_vec();
+    dash.push("-");
+    expect_ann(&run_with_stdin(&dash, &current));
+    // --file.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("session={current}\n")).unwrap();
+    let mut from_file = base.to_vec();
+    from_file.extend(["--file", token_file.to_str().unwrap()]);
+    expect_ann(&run(&from_file));
+    // --file and TOKEN together is a usage error; a missing file an I/O error.
+    let mut both = from_file.clone();
+    both.push(&current);
+    assert_exit(&run(&both), 2);
+    let mut missing = base.to_vec();
+    missing.extend(["--file", "/nonexistent/token"]);
+    let o = run(&missing);
+    assert_exit(&o, 3);
+    assert!(stderr(&o).starts_with("error: cannot read /nonexistent/token: "));
+
+    let o = run(&["inspect", "--help"]);
+    assert_exit(&o, 0);
+    let help = stdout(&o);
+    for fragment in ["standard input", "--file", "shell history"] {
+        assert!(help.contains(fragment), "{fragment:?} not in {help}");
+    }
+}
+
+/// Issue 17: rotate rewrote the file owned by its caller with mode 0600, locking the
+/// application's own user out. The rewritten file keeps owner, group and their permissions.
+#[cfg(unix)]
+#[test]
+fn rotate_keeps_the_owner_group_and_permissions() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let text = format!("{SESSION}{}", entry(1, &key(1), "primary"));
+    let (_dir, path) = config_file(&text);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // Root can give the file to another user, as the application's user would own it.
+    let is_root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    let (uid, gid) = if is_root {
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        (65534, 65534)
+    } else {
+        eprintln!(
+            "SKIPPED (partly): rotate_keeps_the_owner_group_and_permissions runs as a normal \
+             user, so only the permissions are checked, not a change of owner"
+        );
+        let m = std::fs::metadata(&path).unwrap();
+        (m.uid(), m.gid())
+    };
+    let o = run(&["rotate", path.to_str().unwrap(), "--now"]);
+    assert_exit(&o, 0);
+    let m = std::fs::metadata(&path).unwrap();
+    assert_eq!((m.uid(), m.gid()), (uid, gid));
+    assert_eq!(m.permissions().mode() & 0o777, 0o640);
+    assert_eq!(key_states(&path).len(), 2);
+
+    // Readable by others before: not after.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let o = run(&["rotate", path.to_str().unwrap(), "--now"]);
+    assert_exit(&o, 0);
+    let m = std::fs::metadata(&path).unwrap();
+    assert_eq!((m.uid(), m.gid()), (uid, gid));
+    assert_eq!(m.permissions().mode() & 0o777, 0o660);
+}
+
+/// Issue 17: two rotate runs at once could each read the file and write their own result,
+/// losing a key. rotate holds FILE.lock: it waits for a holder, then gives up with a clear
+/// message and changes nothing.
+#[test]
+fn rotate_waits_for_the_lock_then_gives_up() {
+    let text = format!("{SESSION}{}", entry(1, &key(1), "primary"));
+    let (dir, path) = config_file(&text);
+    let config = path.to_str().unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join("session.toml.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+
+    let o = run(&["rotate", config, "--now", "--lock-timeout", "200ms"]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).starts_with("error: another rotate holds ")
+            && stderr(&o).contains("session.toml.lock")
+            && stderr(&o).contains("nothing was changed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+    // With time to wait, it waits for the holder and then rotates.
+    let mut waiting = command(&["rotate", config, "--now", "--lock-timeout", "10m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "rotate finished while the lock was held"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    lock.unlock().unwrap();
+    let o = waiting.wait_with_output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(key_states(&path).len(), 2);
 }

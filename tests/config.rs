@@ -410,7 +410,10 @@ fn cookie_rules_are_checked_at_load() {
     assert_err(
         &e,
         ErrorKind::InvalidConfig,
-        &["session: a __Host- cookie requires Secure"],
+        &[
+            "session.secure: a __Host- cookie requires Secure",
+            "the default cookie name is __Host-session",
+        ],
     );
     let e = load_err(&with_primary(
         "[session]\ncookie_name = \"id\"\nsecure = false\nsame_site = \"none\"\n",
@@ -418,10 +421,14 @@ fn cookie_rules_are_checked_at_load() {
     assert_err(
         &e,
         ErrorKind::InvalidConfig,
-        &["session: SameSite=None requires Secure"],
+        &["session.cookie_name, session.same_site, session.secure: SameSite=None requires Secure"],
     );
     let e = load_err(&with_primary("[session]\ncookie_name = \"a;b\"\n"));
-    assert_err(&e, ErrorKind::InvalidConfig, &["session: cookie name"]);
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["session.cookie_name: must be a cookie name"],
+    );
 }
 
 #[test]
@@ -497,7 +504,7 @@ fn ring_problems_name_the_entry() {
             "[[keys.key]]\nid = \"1\"\nsecret_file = \"/nonexistent/sealed-session/k1\"\nstate = \"primary\"\n"
                 .to_owned(),
             ErrorKind::InvalidConfig,
-            &["keys.key[0].secret_file: cannot read /nonexistent/sealed-session/k1"],
+            &["keys.key[0].secret_file: cannot read the file it names"],
         ),
         (
             entry(1, &k1, "primary").replace("id = \"00000001\"", "id = \"key-one\""),
@@ -695,7 +702,7 @@ fn environment_errors_name_the_variable() {
             "SEALED_SESSION_SECURE",
             "maybe".to_owned(),
             ErrorKind::InvalidConfig,
-            "SEALED_SESSION_SECURE: expected true or false",
+            "SEALED_SESSION_SECURE: expected true or false (also 1/0, yes/no, on/off; any case)",
         ),
         (
             "SEALED_SESSION_LIFETIME",
@@ -839,7 +846,7 @@ fn environment_alone_and_the_keys_file() {
     assert_err(
         &e,
         ErrorKind::InvalidConfig,
-        &["SEALED_SESSION_KEYS_FILE: cannot read /nonexistent/keys"],
+        &["SEALED_SESSION_KEYS_FILE: cannot read the file it names"],
     );
     let e = Config::loader().load().unwrap_err();
     assert_err(&e, ErrorKind::InvalidKeyRing, &["no keys are configured"]);
@@ -1385,7 +1392,7 @@ fn rotation_refuses_what_it_cannot_do() {
 }
 
 #[test]
-fn write_atomically_replaces_with_owner_only_permissions() {
+fn write_atomically_keeps_the_permissions_but_never_for_others() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.toml");
     std::fs::write(&path, "old").unwrap();
@@ -1399,8 +1406,19 @@ fn write_atomically_replaces_with_owner_only_permissions() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
+        // The group keeps its access; others lose theirs.
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomically(&path, b"newer").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        // A new file is owner-only.
+        let fresh = dir.path().join("fresh.toml");
+        write_atomically(&fresh, b"x").unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::remove_file(&fresh).unwrap();
     }
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -1415,15 +1433,14 @@ fn write_atomically_replaces_with_owner_only_permissions() {
 // ---------------------------------------------------------------------------------------------
 
 #[path = "../examples/axum_app.rs"]
-#[allow(dead_code, reason = "only `router` is used; `main` is the example's")]
+#[allow(
+    dead_code,
+    reason = "`router`, `configure` and `Settings` are used; `main` is the example's"
+)]
 mod app;
 
-// The example's `demo` module is private to it; this copy provides `configure`.
+// `demo::configure` is the app's own `configure`, as the other test files call it.
 #[path = "../examples/support/demo.rs"]
-#[allow(
-    clippy::duplicate_mod,
-    reason = "app::demo is private; this copy only provides `configure`"
-)]
 mod demo;
 
 /// One instance of the demo app, configured from a file and reloadable.
@@ -1639,4 +1656,577 @@ async fn rolling_rotation_across_two_instances_loses_no_session() {
         let _ = instance.stop.send(());
         instance.task.await.unwrap();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every source of a value is named in its error, and the value never is (issue 16)
+// ---------------------------------------------------------------------------------------------
+
+/// A value for `field` that holds `MARK` and that the field refuses, in the environment's
+/// text form.
+fn env_value_with_mark(field: &str) -> String {
+    match field {
+        // Not an RFC 6265 token ('=' and '/' are not token characters).
+        "cookie_name" => format!("{MARK}/="),
+        // Does not start with '/'.
+        "path" => format!("{MARK};"),
+        // '/' and '=' are not host name characters.
+        "domain" => format!("{MARK}/="),
+        _ => MARK.to_owned(),
+    }
+}
+
+/// The fields whose every value is acceptable text (nothing to refuse, so nothing to leak).
+const ANY_TEXT: [&str; 1] = ["purpose"];
+
+/// Regression (issue 16): `SEALED_SESSION_COOKIE_NAME`, `_PATH`, `_DOMAIN` holding a secret were
+/// echoed in full by the builder's message, under `session:`. Every variable, one at a time.
+#[test]
+fn every_variable_is_named_and_its_value_never_shown() {
+    let file = with_primary("");
+    let mut names: Vec<(String, String)> = [
+        "cookie_name",
+        "path",
+        "domain",
+        "same_site",
+        "secure",
+        "http_only",
+        "partitioned",
+        "mode",
+        "also_open",
+        "lifetime",
+        "idle_timeout",
+        "refresh_fraction",
+        "cookie_lifetime",
+        "chunks",
+        "leeway",
+        "delete_rejected",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            format!("SEALED_SESSION_{}", f.to_ascii_uppercase()),
+            env_value_with_mark(f),
+        )
+    })
+    .collect();
+    names.extend([
+        ("SEALED_SESSION_KEYS".to_owned(), format!("1:{MARK}")),
+        (
+            "SEALED_SESSION_KEYS".to_owned(),
+            format!("{MARK}:{}", b64(&key(1))),
+        ),
+        (
+            "SEALED_SESSION_KEYS".to_owned(),
+            format!("1:{}@{MARK}", b64(&key(1))),
+        ),
+        (
+            "SEALED_SESSION_KEYS_FILE".to_owned(),
+            format!("/nonexistent/{MARK}"),
+        ),
+        ("SEALED_SESSION_REVOKE_BEFORE".to_owned(), MARK.to_owned()),
+    ]);
+    for (name, value) in &names {
+        let e = Config::loader()
+            .toml(file.clone())
+            .env_vars([(name.clone(), value.clone())])
+            .load()
+            .expect_err(name);
+        assert_no_mark(&e.to_string());
+        assert_no_mark(&format!("{e:?}"));
+        assert!(
+            e.message().starts_with(name.as_str()),
+            "{name} is not named first: {e}"
+        );
+    }
+    // SEALED_SESSION_CONFIG: the file it names is not shown either.
+    let e = Config::loader()
+        .env_vars([("SEALED_SESSION_CONFIG", format!("/nonexistent/{MARK}.toml"))])
+        .load()
+        .unwrap_err();
+    assert_no_mark(&e.to_string());
+    assert!(
+        e.message()
+            .starts_with("the file SEALED_SESSION_CONFIG names: cannot read"),
+        "{e}"
+    );
+    // ... also when the problem is inside that file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{MARK}.toml"));
+    std::fs::write(
+        &path,
+        with_primary(&format!("[session]\ncookie_name = \"{MARK}=\"\n")),
+    )
+    .unwrap();
+    let e = Config::loader()
+        .env_vars([("SEALED_SESSION_CONFIG", path.display().to_string())])
+        .load()
+        .unwrap_err();
+    assert_no_mark(&e.to_string());
+    assert!(
+        e.message().starts_with(
+            "the file SEALED_SESSION_CONFIG names: session.cookie_name: must be a cookie name"
+        ),
+        "{e}"
+    );
+}
+
+/// The same, for every key of the file: loaded from a real file, the error names the file's
+/// path and the key, never the value.
+#[test]
+fn every_file_key_is_named_and_its_value_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    let k = entry(1, &key(1), "primary");
+    let secret = b64(&key(1));
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for (field, kind) in [
+        ("cookie_name", "text"),
+        ("path", "text"),
+        ("domain", "text"),
+        ("same_site", "text"),
+        ("secure", "bool"),
+        ("http_only", "bool"),
+        ("partitioned", "bool"),
+        ("mode", "text"),
+        ("also_open", "list"),
+        ("lifetime", "text"),
+        ("idle_timeout", "text"),
+        ("refresh_fraction", "number"),
+        ("cookie_lifetime", "text"),
+        ("chunks", "number"),
+        ("leeway", "text"),
+        ("delete_rejected", "bool"),
+    ] {
+        let value = env_value_with_mark(field);
+        let toml_value = match kind {
+            "list" => format!("[\"{value}\"]"),
+            // A string where a boolean or a number belongs: the wrong type.
+            _ => format!("\"{value}\""),
+        };
+        cases.push((
+            format!("session.{field}"),
+            format!("[session]\n{field} = {toml_value}\n{k}"),
+        ));
+    }
+    cases.extend([
+        (
+            "keys.revoke_before".to_owned(),
+            format!("[keys]\nrevoke_before = \"{MARK}\"\n{k}"),
+        ),
+        (
+            "keys.key[0].id".to_owned(),
+            format!("[[keys.key]]\nid = \"{MARK}\"\nsecret = \"{secret}\"\nstate = \"primary\"\n"),
+        ),
+        (
+            "keys.key[0].secret".to_owned(),
+            format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}\"\nstate = \"primary\"\n"),
+        ),
+        (
+            "keys.key[0].secret_file".to_owned(),
+            format!(
+                "[[keys.key]]\nid = \"1\"\nsecret_file = \"/nonexistent/{MARK}\"\nstate = \"primary\"\n"
+            ),
+        ),
+        (
+            "keys.key[0].state".to_owned(),
+            format!("[[keys.key]]\nid = \"1\"\nsecret = \"{secret}\"\nstate = \"{MARK}\"\n"),
+        ),
+        (
+            "keys.key[0].activates_at".to_owned(),
+            format!(
+                "[[keys.key]]\nid = \"1\"\nsecret = \"{secret}\"\nstate = \"pending\"\nactivates_at = \"{MARK}\"\n"
+            ),
+        ),
+        (
+            "keys.key[0].retired_at".to_owned(),
+            format!(
+                "[[keys.key]]\nid = \"1\"\nsecret = \"{secret}\"\nstate = \"older\"\nretired_at = \"{MARK}\"\n"
+            ),
+        ),
+    ]);
+    for (field, text) in &cases {
+        std::fs::write(&path, text).unwrap();
+        let e = Config::loader()
+            .file(&path)
+            .load()
+            .expect_err(field.as_str());
+        assert_no_mark(&e.to_string());
+        let expected = format!("{}: {field}", path.display());
+        assert!(
+            e.message().starts_with(&expected),
+            "expected {expected:?} first: {e}"
+        );
+    }
+    // The text fields that accept anything stay out of errors too: they are never refused.
+    for field in ANY_TEXT {
+        std::fs::write(&path, format!("[session]\n{field} = \"{MARK}\"\n{k}")).unwrap();
+        assert!(Config::loader().file(&path).load().is_ok(), "{field}");
+    }
+}
+
+/// A problem between settings names every setting involved, from whichever source.
+#[test]
+fn conflicts_name_each_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(
+        &path,
+        with_primary("[session]\ncookie_name = \"__Host-id\"\n"),
+    )
+    .unwrap();
+    let e = Config::loader()
+        .file(&path)
+        .env_vars([("SEALED_SESSION_SECURE", "off")])
+        .load()
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &[&format!(
+            "{}: session.cookie_name, SEALED_SESSION_SECURE: a __Host- cookie requires Secure",
+            path.display()
+        )],
+    );
+    let e = Config::loader()
+        .toml(with_primary(""))
+        .env_vars([
+            ("SEALED_SESSION_COOKIE_NAME", "__Host-id"),
+            ("SEALED_SESSION_PATH", "/app"),
+        ])
+        .load()
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_COOKIE_NAME, SEALED_SESSION_PATH: a __Host- cookie requires Path=/"],
+    );
+}
+
+/// Regression (issue 16): the demo read `SESSION_COOKIE_SECURE=flase` as true. The
+/// configuration accepts exactly the documented spellings, in any case, and refuses the rest.
+#[test]
+fn booleans_accept_the_documented_spellings_only() {
+    use sealed_session::config::parse_bool;
+    for (text, want) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("yes", true),
+        ("On", true),
+        (" false ", false),
+        ("0", false),
+        ("No", false),
+        ("OFF", false),
+    ] {
+        assert_eq!(parse_bool(text).unwrap(), want, "{text}");
+    }
+    for bad in ["flase", "ture", "y", "n", "2", "enabled", "", "truee", "of"] {
+        let e = parse_bool(bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    }
+    for name in [
+        "SEALED_SESSION_SECURE",
+        "SEALED_SESSION_HTTP_ONLY",
+        "SEALED_SESSION_PARTITIONED",
+        "SEALED_SESSION_DELETE_REJECTED",
+    ] {
+        let e = Config::loader()
+            .toml(with_primary("[session]\ncookie_name = \"id\"\n"))
+            .env_vars([(name, "flase")])
+            .load()
+            .unwrap_err();
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &[&format!("{name}: expected true or false")],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extreme values: typed errors, never a panic (issue 17, item 3)
+// ---------------------------------------------------------------------------------------------
+
+/// Regression (issue 17): `idle_timeout = "18446744073709551615s"` with `refresh_fraction = 1`
+/// panicked in `Duration::mul_f64` while the configuration was checked.
+#[test]
+fn the_longest_durations_are_refused_not_a_panic() {
+    for (field, value) in [
+        ("idle_timeout", "\"18446744073709551615s\""),
+        ("idle_timeout", "\"584942417355years\""),
+        ("idle_timeout", "\"101years\""),
+        ("lifetime", "\"18446744073709551615s\""),
+        ("leeway", "\"18446744073709551615s\""),
+        ("cookie_lifetime", "\"18446744073709551615s\""),
+        ("idle_timeout", "\"99999999999999999999999999s\""),
+    ] {
+        let e = load_err(&with_primary(&format!(
+            "[session]\n{field} = {value}\nrefresh_fraction = 1\n"
+        )));
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &[&format!("session.{field}: ")],
+        );
+    }
+    let e = Config::loader()
+        .toml(with_primary(""))
+        .env_vars([
+            ("SEALED_SESSION_IDLE_TIMEOUT", "18446744073709551615s"),
+            ("SEALED_SESSION_REFRESH_FRACTION", "1"),
+        ])
+        .load()
+        .unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_IDLE_TIMEOUT: must be at most 100 years"],
+    );
+    // The longest accepted idle timeout, refreshed at its very end, builds.
+    let config = load(&with_primary(
+        "[session]\nidle_timeout = \"36500d\"\nlifetime = \"36500d\"\nrefresh_fraction = 1\n",
+    ));
+    assert!(config.build_manager().is_ok());
+}
+
+mod extremes {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Durations at and past every edge humantime and `Duration` have.
+    fn duration_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("18446744073709551615s".to_owned()),
+            Just("18446744073709551616s".to_owned()),
+            Just("18446744073709551615ns".to_owned()),
+            Just("584942417355y".to_owned()),
+            Just("0s".to_owned()),
+            Just("off".to_owned()),
+            Just("session".to_owned()),
+            (
+                any::<u64>(),
+                prop::sample::select(vec!["ns", "us", "ms", "s", "m", "h", "d", "w", "M", "y"])
+            )
+                .prop_map(|(n, unit)| format!("{n}{unit}")),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| format!("{a}y {b}d")),
+            "[0-9a-z .]{0,24}",
+        ]
+    }
+
+    fn fraction_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<f64>().prop_map(|f| f.to_string()),
+            Just("NaN".to_owned()),
+            Just("inf".to_owned()),
+            Just("-0".to_owned()),
+            Just("1e400".to_owned()),
+            Just("1".to_owned()),
+            "[-0-9.e]{0,12}",
+        ]
+    }
+
+    fn count_text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<i64>().prop_map(|n| n.to_string()), "[-0-9]{0,24}"]
+    }
+
+    fn time_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<u64>().prop_map(|n| format!("@{n}")),
+            Just("9999-12-31T23:59:59Z".to_owned()),
+            Just("9999-12-31T23:59:59-23:59".to_owned()),
+            "[0-9T:Z@+-]{0,25}",
+        ]
+    }
+
+    /// The one way every result may look: a configuration that builds, or a typed error.
+    fn check(result: Result<Config, sealed_session::Error>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(config) => {
+                prop_assert!(config.build_manager().is_ok());
+            }
+            Err(e) => {
+                prop_assert!(
+                    matches!(
+                        e.kind(),
+                        ErrorKind::InvalidConfig
+                            | ErrorKind::InvalidKey
+                            | ErrorKind::InvalidKeyRing
+                    ),
+                    "{e}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The file, with durations, fractions, counts and times at their extremes.
+        #[test]
+        fn the_file_parser_never_panics(
+            idle in duration_text(),
+            lifetime in duration_text(),
+            leeway in duration_text(),
+            cookie_lifetime in duration_text(),
+            fraction in fraction_text(),
+            int_fraction in any::<i64>(),
+            chunks in any::<i64>(),
+            revoke in time_text(),
+            revoke_int in any::<i64>(),
+            use_int in any::<bool>(),
+        ) {
+            let fraction_value = if use_int { int_fraction.to_string() } else {
+                // Not every text is a TOML float: fall back to a string (the wrong type).
+                format!("\"{fraction}\"")
+            };
+            let revoke_value = if use_int { revoke_int.to_string() } else { format!("\"{revoke}\"") };
+            let text = with_primary(&format!(
+                "[session]\ncookie_name = \"id\"\nsecure = false\nidle_timeout = \"{idle}\"\n\
+                 lifetime = \"{lifetime}\"\nleeway = \"{leeway}\"\n\
+                 cookie_lifetime = \"{cookie_lifetime}\"\nrefresh_fraction = {fraction_value}\n\
+                 chunks = {chunks}\n[keys]\nrevoke_before = {revoke_value}\n"
+            ));
+            check(Config::loader().toml(text).load())?;
+            // A float that TOML does parse, at its extremes.
+            if let Ok(f) = fraction.parse::<f64>() {
+                if f.is_finite() {
+                    let text = with_primary(&format!(
+                        "[session]\nidle_timeout = \"{idle}\"\nrefresh_fraction = {f:e}\n"
+                    ));
+                    check(Config::loader().toml(text).load())?;
+                }
+            }
+        }
+
+        /// The environment, every variable at once.
+        #[test]
+        fn the_environment_parser_never_panics(
+            idle in duration_text(),
+            lifetime in duration_text(),
+            leeway in duration_text(),
+            cookie_lifetime in duration_text(),
+            fraction in fraction_text(),
+            chunks in count_text(),
+            revoke in time_text(),
+            activates in time_text(),
+        ) {
+            let vars = [
+                ("SEALED_SESSION_KEYS", format!("1:{},2:{}@{activates}", b64(&key(1)), b64(&key(2)))),
+                ("SEALED_SESSION_COOKIE_NAME", "id".to_owned()),
+                ("SEALED_SESSION_SECURE", "off".to_owned()),
+                ("SEALED_SESSION_IDLE_TIMEOUT", idle),
+                ("SEALED_SESSION_LIFETIME", lifetime),
+                ("SEALED_SESSION_LEEWAY", leeway),
+                ("SEALED_SESSION_COOKIE_LIFETIME", cookie_lifetime),
+                ("SEALED_SESSION_REFRESH_FRACTION", fraction),
+                ("SEALED_SESSION_CHUNKS", chunks),
+                ("SEALED_SESSION_REVOKE_BEFORE", revoke),
+            ];
+            check(Config::loader().env_vars(vars).load())?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo apps read their settings through the configuration (issue 16)
+// ---------------------------------------------------------------------------------------------
+
+fn demo(pairs: &[(&str, &str)]) -> Result<app::Settings, sealed_session::Error> {
+    app::Settings::from_vars(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    )
+}
+
+/// Regression (issue 16): the demo read `SESSION_COOKIE_SECURE=flase` as true, refused a pending
+/// key in `SESSION_KEYS` ("not valid base64") and ignored misspelt `SEALED_SESSION_*` variables.
+#[test]
+fn the_demo_reads_the_configuration_and_its_short_names() {
+    let k1 = format!("1:{}", b64(&key(1)));
+    let pending = format!("{k1},2:{}@2030-01-01T00:00:00Z", b64(&key(2)));
+
+    let e = demo(&[("SESSION_KEYS", &k1), ("SESSION_COOKIE_SECURE", "flase")]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SESSION_COOKIE_SECURE: expected true or false"],
+    );
+    assert!(!e.message().contains("SEALED_SESSION_SECURE"), "{e}");
+
+    let s = demo(&[("SESSION_KEYS", &pending), ("BIND", "127.0.0.1:0")]).unwrap();
+    assert_eq!(s.bind, "127.0.0.1:0");
+    assert_eq!(
+        ids(s.config.key_ring().keys()),
+        vec![
+            (1, KeyState::Primary),
+            (
+                2,
+                KeyState::Pending {
+                    activates_at: UnixTime::from_secs(1_893_456_000)
+                }
+            )
+        ]
+    );
+    // The demo's defaults: Secure, `__Host-session`, a 30-minute idle timeout.
+    assert!(s.secure);
+    assert_eq!(s.config.cookie_name(), "__Host-session");
+    let manager = s.config.build_manager().unwrap();
+    assert_eq!(
+        manager.sealer().idle_timeout(),
+        Some(Duration::from_secs(1800))
+    );
+
+    let s = demo(&[("SESSION_KEYS", &k1), ("SESSION_COOKIE_SECURE", "Off")]).unwrap();
+    assert!(!s.secure);
+    assert_eq!(s.config.cookie_name(), "session");
+
+    // The production variables work, and win over the demo's defaults.
+    let s = demo(&[
+        ("SEALED_SESSION_KEYS", &k1),
+        ("SEALED_SESSION_COOKIE_NAME", "sid"),
+        ("SEALED_SESSION_IDLE_TIMEOUT", "5m"),
+    ])
+    .unwrap();
+    assert_eq!(s.config.cookie_name(), "sid");
+    assert_eq!(
+        s.config.build_manager().unwrap().sealer().idle_timeout(),
+        Some(Duration::from_secs(300))
+    );
+
+    let e = demo(&[("SESSION_KEYS", &k1), ("SEALED_SESSION_COOKIENAME", "x")]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SEALED_SESSION_COOKIENAME: unknown variable"],
+    );
+    let e = demo(&[("SESSION_KEYS", &k1), ("SEALED_SESSION_KEYS", &k1)]).unwrap_err();
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["SESSION_KEYS and SEALED_SESSION_KEYS are both set"],
+    );
+    // A bad key list names the variable the user set, and not the secret.
+    let e = demo(&[("SESSION_KEYS", &format!("1:{MARK}"))]).unwrap_err();
+    assert!(e.message().starts_with("SESSION_KEYS[0]: "), "{e}");
+    assert_no_mark(&e.to_string());
+    // No keys at all: a generated ring (with a warning on standard error).
+    let s = demo(&[]).unwrap();
+    assert_eq!(s.config.key_ring().keys().count(), 1);
+    // A file: its settings, not the demo's defaults.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.toml");
+    std::fs::write(
+        &path,
+        with_primary("[session]\ncookie_name = \"from-file\"\n"),
+    )
+    .unwrap();
+    let s = demo(&[("SEALED_SESSION_CONFIG", path.to_str().unwrap())]).unwrap();
+    assert_eq!(s.config.cookie_name(), "from-file");
+    assert_eq!(
+        s.config.build_manager().unwrap().sealer().idle_timeout(),
+        Some(SessionManager::DEFAULT_IDLE_TIMEOUT)
+    );
 }

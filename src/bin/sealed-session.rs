@@ -73,8 +73,13 @@ Only keys past --retain are dropped (older keys, least recent first; without --r
 is kept). The file is rewritten with the keys in the order pending, primary, older (most recent
 first); every other value is kept, comments and formatting are not. It is written atomically (a
 temporary file with permissions 0600, then a rename), after checking that the result loads and
-holds every key it should. secret_file references stay references; the new key's secret is
-written inline.
+holds every key it should. The new file keeps the old one's owner and group, and its
+permissions for them; others lose any access (a file that others could read becomes, for
+example, 0640). secret_file references stay references; the new key's secret is written inline.
+
+While it works, rotate holds an exclusive lock on FILE.lock (created beside FILE, left in place):
+a second rotate of the same file waits for it, up to --lock-timeout, then fails without
+changing anything.
 
 Output, one `name: value` line each: added, state, activates_at (or `-`), promoted (or `-`),
 demoted and dropped (space-separated ids, or `-`), keys (`id=state ...` in file order).";
@@ -85,8 +90,9 @@ what it holds: `name: value` lines (mode, key_id, key_state, created, issued, ex
 json), or one JSON object with --format json.
 
 TOKEN is the cookie's value (a `NAME=value` pair with the configured cookie name is accepted
-too); `-` reads it from standard input. A token that does not open prints `rejected: <code>` on
-standard error and exits with 1.";
+too). A live token on the command line is visible to other users (`ps`) and kept in shell
+history: leave TOKEN out (or give `-`) to read it from standard input, or use --file FILE. A
+token that does not open prints `rejected: <code>` on standard error and exits with 1.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -104,20 +110,32 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print a new random 32-byte key: a [[keys.key]] section, or an `id:secret` entry.
+    /// Print a new random 32-byte key: a key ring file with it as the primary, or an `id:secret` entry.
+    ///
+    /// `sealed-session keygen --output session.toml` starts a configuration file that every other
+    /// command accepts (created with permissions 0600; an existing file is never overwritten).
     Keygen {
         /// The key's id: eight hex digits, 0x and hex digits, or a decimal number [default: derived from the secret]
         #[arg(long, value_parser = parse_key_id)]
         id: Option<KeyId>,
-        /// `toml`: a [[keys.key]] section to paste; `env`: an entry for SEALED_SESSION_KEYS
+        /// `toml`: a [[keys.key]] section with state = "primary", a whole key ring file; `env`: an entry for SEALED_SESSION_KEYS
         #[arg(long, value_enum, default_value_t = KeyFormat::Toml)]
         format: KeyFormat,
+        /// Write to this new file (permissions 0600) instead of standard output
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Add a new key to a configuration file, demote the old primary, drop keys past --retain.
     #[command(long_about = ROTATE_LONG_ABOUT)]
     Rotate {
         #[command(flatten)]
         config: ConfigArg,
+        /// The configuration file (the same as --config)
+        #[arg(value_name = "FILE", conflicts_with = "config")]
+        file: Option<PathBuf>,
+        /// How long to wait for another rotate of the same file to finish ("10s", "1m")
+        #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
+        lock_timeout: Duration,
         /// Make the new key primary at once instead of pending
         #[arg(long, conflicts_with_all = ["activate_in", "activate_at"])]
         now: bool,
@@ -147,9 +165,13 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
-        /// The token: the cookie's value, or `-` to read it from standard input
+        /// Read the token from this file
+        #[arg(long, value_name = "FILE", conflicts_with = "token_value")]
+        file: Option<PathBuf>,
+        /// The token: the cookie's value; `-` or nothing reads it from standard input (safer: a
+        /// token on the command line shows in `ps` and in shell history)
         #[arg(value_name = "TOKEN")]
-        token_value: String,
+        token_value: Option<String>,
     },
     /// Seal a JSON value into a token (printed on standard output).
     ///
@@ -241,9 +263,13 @@ impl fmt::Display for Failure {
 }
 
 impl Failure {
-    /// A configuration error, with the file it is in.
+    /// A configuration error, with the file it is in (unless a variable is to blame).
     fn in_file(path: &Path, e: &Error) -> Failure {
-        Failure::Usage(format!("{}: {e}", path.display()))
+        if e.message().starts_with("SEALED_SESSION_") {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Usage(format!("{}: {e}", path.display()))
+        }
     }
 }
 
@@ -272,9 +298,11 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Keygen { id, format } => keygen(id, format),
+        Command::Keygen { id, format, output } => keygen(id, format, output.as_deref()),
         Command::Rotate {
             config,
+            file,
+            lock_timeout,
             now,
             activate_in,
             activate_at,
@@ -282,7 +310,10 @@ fn run(command: Command) -> Result<(), Failure> {
             id,
             dry_run,
         } => {
-            let path = config.path()?;
+            let path = match file {
+                Some(f) => f,
+                None => config.path()?,
+            };
             let mut key = Key::generate();
             if let Some(id) = id {
                 key = key.with_id(id);
@@ -303,14 +334,34 @@ fn run(command: Command) -> Result<(), Failure> {
                 Some(n) => rotation.retain(n),
                 None => rotation,
             };
+            // A missing file is reported as such, not as a lock file that cannot be created.
+            std::fs::metadata(&path)
+                .map_err(io_failure(format!("cannot read {}", path.display())))?;
+            let _lock = lock_beside(&path, lock_timeout)?;
+            // The time is taken again once the lock is held: a rotation that waited must not
+            // compare activation times against the moment it started waiting.
+            let at = at.max(UnixTime::now());
             rotate(&path, &rotation, at, dry_run)
         }
         Command::Inspect {
             config,
             token,
             format,
+            file,
             token_value,
-        } => inspect(&config, &token, format, &token_value),
+        } => {
+            let raw = match (file, token_value) {
+                (Some(file), _) => read_file(&file)?,
+                (None, Some(value)) => arg_or_stdin(&value, "token")?,
+                (None, None) => {
+                    if io::IsTerminal::is_terminal(&io::stdin()) {
+                        eprintln!("reading the token from standard input (end with Ctrl-D)");
+                    }
+                    arg_or_stdin("-", "token")?
+                }
+            };
+            inspect(&config, &token, format, &raw)
+        }
         Command::Seal {
             config,
             token,
@@ -373,21 +424,77 @@ fn out(text: &str) -> Result<(), Failure> {
         .map_err(io_failure("cannot write to standard output"))
 }
 
-fn keygen(id: Option<KeyId>, format: KeyFormat) -> Result<(), Failure> {
+fn keygen(id: Option<KeyId>, format: KeyFormat, output: Option<&Path>) -> Result<(), Failure> {
     let mut key = Key::generate();
     if let Some(id) = id {
         key = key.with_id(id);
     }
     let secret = key.to_base64();
     let text = zeroize::Zeroizing::new(match format {
+        // A whole ring (one primary key): `keygen > session.toml` is a file every command
+        // accepts. To add a key to an existing ring, use `rotate`.
         KeyFormat::Toml => format!(
-            "[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\n",
+            "[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\nstate = \"primary\"\n",
             key.id(),
             secret.as_str()
         ),
         KeyFormat::Env => format!("{}:{}\n", key.id(), secret.as_str()),
     });
-    out(&text)
+    match output {
+        None => out(&text),
+        Some(path) => create_secret_file(path, text.as_bytes())
+            .map_err(io_failure(format!("cannot create {}", path.display()))),
+    }
+}
+
+/// Create `path` (which must not exist) holding `contents`, readable by its owner only.
+fn create_secret_file(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Take the exclusive lock on `FILE.lock` beside `path`, waiting up to `timeout` for another
+/// holder. The lock file is never removed: removing it would let a third process lock a new
+/// file while the second still holds the old one.
+fn lock_beside(path: &Path, timeout: Duration) -> Result<std::fs::File, Failure> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let lock = options.open(&lock_path).map_err(io_failure(format!(
+        "cannot open the lock file {}",
+        lock_path.display()
+    )))?;
+    let deadline = std::time::Instant::now().checked_add(timeout);
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(Failure::Io {
+                    what: format!("cannot lock {}", lock_path.display()),
+                    error,
+                })
+            }
+        }
+        if deadline.is_none_or(|d| std::time::Instant::now() >= d) {
+            return Err(Failure::Usage(format!(
+                "another rotate holds {} (waited {}); nothing was changed. Try again when it has \
+                 finished, or give --lock-timeout a longer wait",
+                lock_path.display(),
+                humantime::format_duration(timeout)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn rotate(path: &Path, rotation: &Rotation, now: UnixTime, dry_run: bool) -> Result<(), Failure> {
@@ -460,10 +567,9 @@ fn inspect(
     config: &ConfigArg,
     args: &TokenArgs,
     format: OutputFormat,
-    token: &str,
+    raw: &str,
 ) -> Result<(), Failure> {
     let (manager, ring) = manager(config, args)?;
-    let raw = arg_or_stdin(token, "token")?;
     let name = manager.policy().name();
     let mut token = raw.trim();
     if let Some(value) = token

@@ -17,7 +17,7 @@ pub(super) const KEYS_FILE: &str = "SEALED_SESSION_KEYS_FILE";
 /// The revoke-all cutoff.
 const REVOKE_BEFORE: &str = "SEALED_SESSION_REVOKE_BEFORE";
 /// The configuration file, when the loader is given none.
-const CONFIG: &str = "SEALED_SESSION_CONFIG";
+pub(super) const CONFIG: &str = "SEALED_SESSION_CONFIG";
 
 /// The process's `SEALED_SESSION_*` variables. Others are not read at all.
 ///
@@ -103,6 +103,7 @@ where
                     .settings
                     .set_text(&field, value)
                     .map_err(|problem| config_error(format!("{name}: {problem}")))?;
+                layer.settings.note(&field, name.clone());
             }
         }
         layer.names.push(name.clone());

@@ -219,6 +219,7 @@ fn settings(node: &Node<'_>) -> Result<Settings, Error> {
                 return Err(wrong_type(&path, "an array of mode names", v));
             }
         }
+        s.note(name, path);
     }
     Ok(s)
 }

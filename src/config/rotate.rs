@@ -387,8 +387,43 @@ impl RotationReport {
     }
 }
 
-/// Write `contents` into the new temporary file, make it owner-only, flush it to disk and rename
-/// it over `path`.
+/// Give the temporary file the owner, group and permissions the replaced file had (without any
+/// access for others), or 0600 for a new file.
+///
+/// Keeping the owner matters: the file is usually owned by the application's user and rotated
+/// by root (or a deploy user); a replacement owned by the caller with mode 0600 would lock the
+/// application out of its own keys at the next reload.
+#[cfg(unix)]
+fn take_over_ownership(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let mode = match std::fs::metadata(path) {
+        Ok(old) => {
+            let new = file.metadata()?;
+            if (old.uid(), old.gid()) != (new.uid(), new.gid()) {
+                std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot give the new file the owner and group of the old one (uid \
+                             {}, gid {}): {e}; run as that user or as root",
+                            old.uid(),
+                            old.gid()
+                        ),
+                    )
+                })?;
+            }
+            // The owner's and the group's bits as they were; nothing for others (the file holds
+            // secrets, and a world-readable key file is a mistake worth correcting).
+            old.mode() & 0o770
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0o600,
+        Err(e) => return Err(e),
+    };
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+/// Write `contents` into the new temporary file, give it the old file's owner and permissions,
+/// flush it to disk and rename it over `path`.
 fn fill_and_rename(
     mut file: std::fs::File,
     contents: &[u8],
@@ -397,10 +432,7 @@ fn fill_and_rename(
 ) -> std::io::Result<()> {
     file.write_all(contents)?;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
+    take_over_ownership(&file, path)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(tmp, path)
@@ -411,8 +443,13 @@ fn fill_and_rename(
 /// briefly), flush it to disk, rename it over `path`, and flush the directory. A reader sees the
 /// old file or the new one, never a mix; a crash leaves at worst a stray temporary file.
 ///
+/// On Unix the new file keeps the replaced file's owner and group (changing them needs the
+/// rights `chown` needs: run as that user or as root) and its permissions for the owner and the
+/// group; permissions for others are removed. A file that did not exist is created 0600.
+///
 /// # Errors
-/// Any I/O error; the original file is then untouched and the temporary file removed.
+/// Any I/O error, including an owner or group that cannot be kept; the original file is then
+/// untouched and the temporary file removed.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::{Error as IoError, ErrorKind as IoKind};
     let name = path

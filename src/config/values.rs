@@ -36,7 +36,7 @@ pub(super) fn lifetime(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// The idle timeout: a duration of at least one second, or `off` (also `none`, `never`).
+/// The idle timeout: a duration from one second to 100 years, or `off` (also `none`, `never`).
 pub(super) fn idle_timeout(text: &str) -> Result<Option<Duration>, String> {
     let t = text.trim();
     if ["off", "none", "never"]
@@ -48,6 +48,11 @@ pub(super) fn idle_timeout(text: &str) -> Result<Option<Duration>, String> {
     let d = duration(t).map_err(|_| format!("expected {DURATION_FORMS}, or \"off\""))?;
     if d.as_secs() == 0 {
         return Err("must be at least one second (use \"off\" to disable it)".to_owned());
+    }
+    // Longer than any session can live is meaningless, and bounding it keeps the refresh point
+    // (a fraction of it) computable.
+    if d > SealerBuilder::MAX_LIFETIME {
+        return Err("must be at most 100 years (use \"off\" to disable it)".to_owned());
     }
     Ok(Some(d))
 }
@@ -111,13 +116,37 @@ pub(super) fn same_site(text: &str) -> Result<SameSite, String> {
     }
 }
 
-/// A boolean from the environment: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`.
+/// What a boolean looks like, for error messages.
+pub(super) const BOOLEAN_FORMS: &str =
+    "expected true or false (also 1/0, yes/no, on/off; any case)";
+
+/// A boolean from the environment: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, in any
+/// case. Anything else is an error: `flase` must not quietly mean either.
 pub(super) fn boolean(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err("expected true or false".to_owned()),
+        _ => Err(BOOLEAN_FORMS.to_owned()),
     }
+}
+
+/// Parse a boolean setting the way the configuration does: `true`/`false`, `1`/`0`,
+/// `yes`/`no`, `on`/`off`, in any case, surrounding white space ignored. Any other spelling is
+/// an error, so a typo such as `flase` is never read as either value.
+///
+/// ```
+/// use sealed_session::config::parse_bool;
+///
+/// assert_eq!(parse_bool("Off")?, false);
+/// assert_eq!(parse_bool(" YES ")?, true);
+/// assert!(parse_bool("flase").is_err());
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] for any other text. The message does not repeat the input.
+pub fn parse_bool(text: &str) -> Result<bool, Error> {
+    boolean(text).map_err(|problem| Error::new(ErrorKind::InvalidConfig, problem))
 }
 
 /// Parse a point in time: an RFC 3339 date-time with an offset (`2026-11-01T00:00:00Z`,
