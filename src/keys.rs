@@ -133,22 +133,30 @@ impl Key {
         use base64::engine::DecodePaddingMode;
         const LENIENT: GeneralPurposeConfig =
             GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+        // Base64 of MAX_LEN bytes, padded: anything longer is refused before any copy is made.
+        const MAX_TEXT_LEN: usize = Key::MAX_LEN.div_ceil(3) * 4;
         let text = text.trim();
-        let normalized: Zeroizing<String> = Zeroizing::new(
-            text.chars()
-                .map(|c| match c {
-                    '-' => '+',
-                    '_' => '/',
-                    c => c,
-                })
-                .collect(),
-        );
-        let bytes = Zeroizing::new(
-            GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT)
-                .decode(normalized.as_bytes())
-                .map_err(|_| Error::new(ErrorKind::InvalidKey, "the secret is not valid base64"))?,
-        );
-        Key::try_from(bytes.as_slice())
+        if text.len() > MAX_TEXT_LEN {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!("the secret is longer than {} bytes", Key::MAX_LEN),
+            ));
+        }
+        // Every copy of the secret is in a buffer allocated once at its final size and wiped on
+        // drop: a `String` grown by `collect()` would leave unwiped copies behind each
+        // reallocation. The URL-safe alphabet is mapped to the standard one byte for byte.
+        let mut normalized = Zeroizing::new(Vec::with_capacity(text.len()));
+        normalized.extend(text.bytes().map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        }));
+        let invalid = || Error::new(ErrorKind::InvalidKey, "the secret is not valid base64");
+        let mut bytes = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(normalized.len())]);
+        let len = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT)
+            .decode_slice(normalized.as_slice(), bytes.as_mut_slice())
+            .map_err(|_| invalid())?;
+        Key::try_from(bytes.get(..len).ok_or_else(invalid)?)
     }
 
     /// The secret in standard base64 with padding, for writing a key file. Handle with care.
@@ -709,6 +717,63 @@ mod tests {
         assert!(Key::from_base64("not base64!").is_err());
         assert_eq!(
             Key::from_base64("AAAA").unwrap_err().kind(),
+            ErrorKind::InvalidKey
+        );
+    }
+
+    #[test]
+    fn aes_gcm_counters_outlive_their_rings_only_once_used() {
+        let tracked = |k: &Key| {
+            let fingerprint = *derive::<16>(&k.secret, LABEL_GCM_COUNTER);
+            let counters = GCM_SEALS.lock().unwrap();
+            counters
+                .get(&fingerprint)
+                .map(|c| c.load(Ordering::Relaxed))
+        };
+        let (unused, used) = (Key::generate(), Key::generate());
+        let rings =
+            [unused.clone(), used.clone()].map(|k| KeyRing::builder().primary(k).build().unwrap());
+        assert!(rings[1].find(used.id).unwrap().count_aes_gcm_seal());
+        assert_eq!((tracked(&unused), tracked(&used)), (Some(0), Some(1)));
+        drop(rings);
+        // The next ring built prunes counters no ring holds and that never counted a seal.
+        let _other = KeyRing::generate();
+        assert_eq!(
+            tracked(&unused),
+            None,
+            "an unused counter is dropped with its ring"
+        );
+        assert_eq!(
+            tracked(&used),
+            Some(1),
+            "a used one is kept for the process"
+        );
+        let again = KeyRing::builder().primary(used.clone()).build().unwrap();
+        assert_eq!(again.aes_gcm_seals(used.id), Some(1));
+    }
+
+    #[test]
+    fn overlong_base64_is_refused_before_decoding() {
+        // Exactly MAX_LEN bytes, padded: the longest text accepted.
+        let longest = base64::engine::general_purpose::STANDARD.encode(
+            (0..Key::MAX_LEN)
+                .map(|i| (i * 7 + 1) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        assert!(Key::from_base64(&longest).is_ok());
+        for text in [format!("{longest}A"), "A".repeat(1 << 20), "!".repeat(5000)] {
+            let e = Key::from_base64(&text).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidKey);
+            assert!(e.message().contains("longer than 1024 bytes"), "{e}");
+        }
+        // The decoded length is exact, not the buffer's estimate.
+        let k = key(5);
+        let b64 = k.to_base64();
+        for text in [b64.as_str(), b64.trim_end_matches('=')] {
+            assert_eq!(&*Key::from_base64(text).unwrap().secret, &*k.secret);
+        }
+        assert_eq!(
+            Key::from_base64("AAA=====").unwrap_err().kind(),
             ErrorKind::InvalidKey
         );
     }
