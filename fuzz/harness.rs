@@ -695,5 +695,482 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     for (name, header) in cases {
         out.push(("cookie_header", name.to_owned(), header.into_bytes()));
     }
+
+    // chunk_assembly: byte 0 picks the manager (0: 2 chunks, 1: 3, 2: 4).
+    let chunked = CHUNKED_MANAGERS[1].sealer();
+    let big = format!(r#"{{"user":"ann","pad":"{}"}}"#, "x".repeat(300));
+    let token = seal_fixed(chunked, &session_payload(&big), 5);
+    let (a, rest) = token.split_at(token.len() / 3);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    let small = seal_fixed(chunked, &session_payload(r#"{"user":"ann"}"#), 6);
+    let (s0, s1) = small.split_at(small.len() / 2);
+    let cases = [
+        (
+            "valid-three-chunks",
+            format!("\u{1}{NAME}={a}; {NAME}.1={b}; {NAME}.2={c}"),
+        ),
+        ("valid-one-chunk", format!("\u{0}{NAME}={small}")),
+        (
+            "valid-shrinks-to-one",
+            format!("\u{1}{NAME}={s0}; {NAME}.1={s1}"),
+        ),
+        (
+            "valid-with-stray-chunk",
+            format!("\u{2}{NAME}={small}; {NAME}.3=stray"),
+        ),
+        (
+            "valid-chunks-across-headers",
+            format!("\u{1}{NAME}.2={c}\n{NAME}={a}\n{NAME}.1={b}"),
+        ),
+    ];
+    for (name, input) in cases {
+        out.push(("chunk_assembly", name.to_owned(), input.into_bytes()));
+    }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// chunk_assembly
+// ---------------------------------------------------------------------------------------------
+
+/// The index of a chunk name of ours (`session`, `session.1`, …) below `max`, as the documented
+/// naming (canonical decimal, no leading zero) gives it: written here independently of the crate.
+pub fn chunk_index_of(name: &str, max: usize) -> Option<usize> {
+    if name == NAME {
+        return Some(0);
+    }
+    let rest = name.strip_prefix(NAME)?.strip_prefix('.')?;
+    if rest.is_empty() || rest.starts_with('0') || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let index: usize = rest.parse().ok()?;
+    (index < max).then_some(index)
+}
+
+/// Managers that split a session across 2, 3 and 4 cookies.
+pub static CHUNKED_MANAGERS: LazyLock<[SessionManager; 3]> =
+    LazyLock::new(|| [manager(Some(2)), manager(Some(3)), manager(Some(4))]);
+
+/// Fuzz target `chunk_assembly`: byte 0 picks a manager that splits sessions across 2, 3 or 4
+/// cookies; the rest are `Cookie` header values, one per line. The session is loaded, written to
+/// (a new entry), and finished. Never panics, and:
+///
+/// - no deletion cookie names a chunk the same response writes; when the session opened, the
+///   only chunks expired are those past the ones written (a session that now fits in fewer
+///   cookies, or stray chunks sent beside it), never one of the chunks it is written to;
+/// - every `Set-Cookie` is within the budget and parses, and the written chunks are exactly
+///   `session`, `session.1`, … in order;
+/// - a browser's jar (the request's cookies, with the response applied) opens again, to the same
+///   session id when the session had opened, with the new entry: the response never leaves a
+///   chunk behind that would break the assembly, nor deletes one it needs.
+pub fn chunk_assembly(data: &[u8]) {
+    let (selector, rest) = data.split_first().map_or((0, data), |(s, r)| (*s, r));
+    let manager = &CHUNKED_MANAGERS[usize::from(selector) % CHUNKED_MANAGERS.len()];
+    let max = manager.policy().max_chunks();
+    let values: Vec<&[u8]> = rest.split(|&b| b == b'\n').take(16).collect();
+
+    // The browser's jar as far as our chunks go: the request's last value per chunk name (an
+    // independent reading of the pairs; which duplicate the jar holds does not matter, as every
+    // chunk the response leaves is one it writes).
+    let mut jar: Vec<Option<String>> = vec![None; max];
+    for raw in &values {
+        let text = String::from_utf8_lossy(raw);
+        for segment in text.split(';') {
+            if let Some((n, v)) = segment.trim().split_once('=') {
+                if let Some(i) = chunk_index_of(n.trim(), max) {
+                    jar[i] = Some(v.trim().to_owned());
+                }
+            }
+        }
+    }
+
+    let session = manager.load_from_cookie_headers(values.iter().copied());
+    let opened = !session.is_new();
+    let id = session.id();
+    if opened {
+        assert!(session.rejection().is_none());
+        assert!(jar[0].is_some(), "opened without our first chunk: {data:?}");
+    }
+    session.insert("fuzz", &"chunked").unwrap();
+    let out = match manager.finish_at(NOW, &session) {
+        Ok(out) => out,
+        Err(e) => {
+            // Only an opened session that grew past the configured chunks may fail to fit.
+            assert_eq!(e.kind(), ErrorKind::SessionTooLarge, "{e}");
+            assert!(opened, "a fresh session with one entry did not fit: {e}");
+            return;
+        }
+    };
+    let mut written = Vec::new();
+    let mut deleted = Vec::new();
+    for raw in &out {
+        let c = parse_set_cookie(raw);
+        let index = chunk_index_of(c.name(), max)
+            .unwrap_or_else(|| panic!("a cookie that is not ours: {raw}"));
+        if c.value().is_empty() {
+            assert_eq!(c.max_age(), Some(cookie::time::Duration::ZERO), "{raw}");
+            deleted.push(index);
+            jar[index] = None;
+        } else {
+            written.push(index);
+            jar[index] = Some(c.value().to_owned());
+        }
+    }
+    assert!(!written.is_empty(), "a written session sets a cookie");
+    for (expected, index) in written.iter().enumerate() {
+        assert_eq!(*index, expected, "chunks out of order: {out:?}");
+    }
+    for index in &deleted {
+        assert!(
+            *index >= written.len(),
+            "deleted chunk {index} while writing {} chunks (opened: {opened}): {data:?} -> {out:?}",
+            written.len()
+        );
+    }
+    let header: String = jar
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let v = v.as_ref()?;
+            let name = if i == 0 {
+                NAME.to_owned()
+            } else {
+                format!("{NAME}.{i}")
+            };
+            Some(format!("{name}={v}; "))
+        })
+        .collect();
+    let reopened = manager.load_from_cookie_headers([header.as_bytes()]);
+    assert!(
+        !reopened.is_new(),
+        "the jar after the response does not open ({:?}): {data:?} -> {out:?}",
+        reopened.rejection()
+    );
+    if opened {
+        assert_eq!(reopened.id(), id, "the session id changed");
+    }
+    assert_eq!(
+        reopened.get::<String>("fuzz").unwrap().as_deref(),
+        Some("chunked")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// config_parse
+// ---------------------------------------------------------------------------------------------
+
+/// The secret planted wherever an input says `$SECRET` (32 bytes, standard base64): no error may
+/// repeat any 16 characters of it.
+#[cfg(feature = "config")]
+pub const MARKER_SECRET: &str = "Q2FuYXJ5U2VjcmV0TWFya2VyOTg3NjU0MzIxMHh5eno=";
+
+/// An empty folder for relative `secret_file` paths, so that no input reads a file of ours.
+#[cfg(feature = "config")]
+static EMPTY_DIR: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
+    let dir =
+        std::env::temp_dir().join(format!("sealed-session-fuzz-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+});
+
+#[cfg(feature = "config")]
+fn assert_no_leak(e: &sealed_session::Error, text: &str) {
+    let shown = format!("{e} {e:?}");
+    let marker: Vec<char> = MARKER_SECRET.chars().collect();
+    for window in marker.windows(16) {
+        let piece: String = window.iter().collect();
+        assert!(
+            !shown.contains(&piece),
+            "the error repeats the secret: {shown:?} for {text:?}"
+        );
+    }
+}
+
+/// Whether the marker stands anywhere but in a `secret` value, by an independent parse of the
+/// TOML: a table key, or the value of a field that is not a secret (a cookie name is not secret,
+/// and the messages about it may quote it).
+#[cfg(feature = "config")]
+fn marker_outside_secrets(toml_text: &str) -> bool {
+    fn walk(value: &toml::Value, field: &str) -> bool {
+        match value {
+            toml::Value::String(s) => field != "secret" && s.contains(MARKER_SECRET),
+            toml::Value::Array(items) => items.iter().any(|v| walk(v, field)),
+            toml::Value::Table(t) => t
+                .iter()
+                .any(|(k, v)| k.contains(MARKER_SECRET) || walk(v, k)),
+            _ => false,
+        }
+    }
+    match toml_text.parse::<toml::Table>() {
+        Ok(table) => walk(&toml::Value::Table(table), ""),
+        // Syntax errors keep only short runs of the text: the marker must not survive them.
+        Err(_) => false,
+    }
+}
+
+/// Fuzz target `config_parse` (feature `config`): the bytes (non-UTF-8 replaced) are a TOML text,
+/// then, after the first `0x00`, `NAME=VALUE` lines given as environment variables; `$SECRET`
+/// anywhere becomes [`MARKER_SECRET`]. Parsed by `Config::from_toml_str` and by a loader with
+/// the variables on top. Never panics; an error is `InvalidConfig`, `InvalidKey` or
+/// `InvalidKeyRing`; and while the marker stands only where a secret goes (a `secret` field,
+/// the `SEALED_SESSION_KEYS` variable), no error repeats 16 characters of it. A loaded config
+/// gives a key ring.
+///
+/// Inputs with a `/` or a `\u`/`\U` escape are skipped, and so are variables naming a file:
+/// they could name a file outside the empty folder relative `secret_file` paths start from
+/// (reading files is not what is fuzzed here).
+#[cfg(feature = "config")]
+pub fn config_parse(data: &[u8]) {
+    let text = String::from_utf8_lossy(data).replace("$SECRET", MARKER_SECRET);
+    if text.contains('/') || text.contains("\\u") || text.contains("\\U") {
+        return;
+    }
+    let (toml_text, env_text) = text.split_once('\0').unwrap_or((&text, ""));
+    let vars: Vec<(String, String)> = env_text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    if vars
+        .iter()
+        .any(|(k, _)| k.contains("FILE") || k.contains("CONFIG"))
+    {
+        return;
+    }
+    let toml_checked = !marker_outside_secrets(toml_text);
+    let env_checked = !vars.iter().any(|(k, v)| {
+        k.contains(MARKER_SECRET) || (k != "SEALED_SESSION_KEYS" && v.contains(MARKER_SECRET))
+    });
+    let check = |e: &sealed_session::Error, strict: bool| {
+        assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidConfig | ErrorKind::InvalidKey | ErrorKind::InvalidKeyRing
+            ),
+            "{e:?} for {text:?}"
+        );
+        if strict {
+            assert_no_leak(e, &text);
+        }
+    };
+    match sealed_session::config::Config::from_toml_str(toml_text) {
+        Ok(config) => {
+            let _ = config.key_ring();
+        }
+        Err(e) => check(&e, toml_checked),
+    }
+    let loaded = sealed_session::config::Config::loader()
+        .toml(toml_text)
+        .base_dir(EMPTY_DIR.as_path())
+        .env_vars(vars)
+        .load();
+    match loaded {
+        Ok(config) => {
+            let _ = config.key_ring();
+            let _ = config.cookie_name();
+        }
+        Err(e) => check(&e, toml_checked && env_checked),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// cache_entry
+// ---------------------------------------------------------------------------------------------
+
+/// A stand-in for Redis on 127.0.0.1: it answers every `MGET` with no generation and the bytes
+/// last given to [`FakeRedis::serve`] as the entry, and anything else with `+OK`. Enough for a
+/// read: the cache's lookup is one `MGET` of the namespace generation and the entry.
+#[cfg(feature = "redis")]
+pub struct FakeRedis {
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+    entry: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+}
+
+#[cfg(feature = "redis")]
+impl FakeRedis {
+    /// Listen on an ephemeral loopback port, one thread per connection.
+    pub fn start() -> FakeRedis {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let entry: Arc<std::sync::Mutex<Option<Vec<u8>>>> = Arc::default();
+        let shared = Arc::clone(&entry);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let entry = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().unwrap();
+                    let mut reader = BufReader::new(stream);
+                    let mut line = String::new();
+                    let mut read_line = |reader: &mut BufReader<std::net::TcpStream>| {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => None,
+                            Ok(_) => Some(line.trim_end().to_owned()),
+                        }
+                    };
+                    loop {
+                        let Some(head) = read_line(&mut reader) else {
+                            return;
+                        };
+                        let count: usize = head.trim_start_matches('*').parse().unwrap_or(0);
+                        let mut args = Vec::with_capacity(count);
+                        for _ in 0..count {
+                            let Some(len) = read_line(&mut reader) else {
+                                return;
+                            };
+                            let len: usize = len.trim_start_matches('$').parse().unwrap_or(0);
+                            let mut arg = vec![0; len + 2];
+                            if reader.read_exact(&mut arg).is_err() {
+                                return;
+                            }
+                            arg.truncate(len);
+                            args.push(arg);
+                        }
+                        let reply = if args
+                            .first()
+                            .is_some_and(|c| c.eq_ignore_ascii_case(b"MGET"))
+                        {
+                            let mut r = b"*2\r\n$-1\r\n".to_vec();
+                            match entry.lock().unwrap().as_deref() {
+                                None => r.extend_from_slice(b"$-1\r\n"),
+                                Some(bytes) => {
+                                    r.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+                                    r.extend_from_slice(bytes);
+                                    r.extend_from_slice(b"\r\n");
+                                }
+                            }
+                            r
+                        } else {
+                            b"+OK\r\n".to_vec()
+                        };
+                        if writer.write_all(&reply).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FakeRedis { url, entry }
+    }
+
+    /// What the next reads find as the entry (`None`: no entry).
+    pub fn serve(&self, entry: Option<Vec<u8>>) {
+        *self.entry.lock().unwrap() = entry;
+    }
+}
+
+/// The cache clock's time for [`cache_entry`], in nanoseconds.
+#[cfg(feature = "redis")]
+pub const CACHE_NOW_NANOS: u64 = 1_000_000_000_000;
+
+/// A runtime, the fake server, and two caches over it (sealed with the harness's ring, and
+/// unsealed), each with one namespace of JSON values under string keys.
+#[cfg(feature = "redis")]
+pub struct CacheRig {
+    /// Runs the cache's async reads.
+    pub runtime: tokio::runtime::Runtime,
+    /// The store stand-in.
+    pub server: FakeRedis,
+    /// A namespace of the sealed cache.
+    pub sealed: sealed_session::cache::Namespace<String, Value, sealed_session::cache::RedisStore>,
+    /// A namespace of the unsealed cache.
+    pub plain: sealed_session::cache::Namespace<String, Value, sealed_session::cache::RedisStore>,
+    /// Held from [`FakeRedis::serve`] to the end of the reads: the corpus replay runs tests on
+    /// several threads, and one server serves one entry at a time.
+    pub turn: std::sync::Mutex<()>,
+}
+
+#[cfg(feature = "redis")]
+impl std::fmt::Debug for CacheRig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheRig")
+            .field("url", &self.server.url)
+            .finish()
+    }
+}
+
+/// The rig [`cache_entry`] reads through.
+#[cfg(feature = "redis")]
+pub static CACHE_RIG: LazyLock<CacheRig> = LazyLock::new(|| {
+    use sealed_session::cache::{Cache, ManualCacheClock, RedisStore};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = FakeRedis::start();
+    let build = |sealed: bool| {
+        let store = runtime
+            .block_on(
+                RedisStore::builder(&server.url)
+                    .unwrap()
+                    .prefix("fz")
+                    .op_timeout(Duration::from_secs(10))
+                    .connect(),
+            )
+            .unwrap();
+        let clock = ManualCacheClock::new();
+        clock.set(Duration::from_nanos(CACHE_NOW_NANOS));
+        let builder = Cache::builder()
+            .store(store)
+            .codec(Codec::new())
+            .clock(clock);
+        let builder = if sealed {
+            builder.seal_with(ring())
+        } else {
+            builder.allow_unsealed(true)
+        };
+        builder.build().unwrap().namespace::<String, Value>("fuzz")
+    };
+    let sealed = build(true);
+    let plain = build(false);
+    CacheRig {
+        runtime,
+        server,
+        sealed,
+        plain,
+        turn: std::sync::Mutex::new(()),
+    }
+});
+
+/// Fuzz target `cache_entry` (feature `redis`): the bytes as an entry value read from the store
+/// (`fresh_until:u64 || stale_until:u64 || payload`, big-endian nanoseconds), read by a sealed
+/// and an unsealed cache. Never panics, and:
+///
+/// - the unsealed cache serves a value exactly when the entry is fresh at the cache's time and
+///   the codec (size, depth, valid JSON) accepts the payload, and then that value;
+/// - the sealed cache serves nothing that is not a sealed shared entry (`0x35`, a known key id,
+///   and at least the seal's overhead long).
+#[cfg(feature = "redis")]
+pub fn cache_entry(data: &[u8]) {
+    let rig = &*CACHE_RIG;
+    let _turn = rig
+        .turn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    rig.server.serve(Some(data.to_vec()));
+    let key = "k".to_owned();
+    let plain = rig.runtime.block_on(rig.plain.get_async(&key));
+    let sealed = rig.runtime.block_on(rig.sealed.get_async(&key));
+    rig.server.serve(None);
+
+    let fresh = data
+        .first_chunk::<8>()
+        .is_some_and(|f| CACHE_NOW_NANOS < u64::from_be_bytes(*f))
+        && data.len() >= 16;
+    let payload = data.get(16..).unwrap_or_default();
+    let expected = if fresh {
+        Codec::new().decode_value(payload).ok()
+    } else {
+        None
+    };
+    assert_eq!(plain, expected, "{data:?}");
+    if sealed.is_some() {
+        assert!(fresh && payload.len() >= 5 + 12 + 16, "{data:?}");
+        assert_eq!(payload[0], 0x35);
+        let kid = KeyId::new(u32::from_be_bytes(payload[1..5].try_into().unwrap()));
+        assert!(KNOWN.contains(&kid));
+    }
 }

@@ -364,7 +364,9 @@ impl CookiePolicyBuilder {
     /// characters; a Domain that is not a plain host name; SameSite=None or Partitioned without
     /// Secure; a `__Host-` name without Secure, with a Path other than `/`, or with a Domain; a
     /// `__Secure-` name without Secure; a name, Path and Domain so long that less than 512 bytes
-    /// of the 4096-byte `Set-Cookie` budget remain for the session.
+    /// of the 4096-byte `Set-Cookie` budget remain for the session; a persistent lifetime under
+    /// one second. A persistent lifetime over [`MAX_COOKIE_LIFETIME`] is not an error: it is
+    /// capped when rendered, as documented on [`CookieLifetime::Persistent`]. Never panics.
     pub fn build(self) -> Result<CookiePolicy, Error> {
         let p = self.policy;
         let bad = |msg: String| Err(Error::new(ErrorKind::InvalidConfig, msg));
@@ -408,6 +410,15 @@ impl CookiePolicyBuilder {
         }
         if lower.starts_with("__secure-") && !p.secure {
             return bad("a __Secure- cookie requires Secure".into());
+        }
+        // Max-Age is whole seconds: a shorter persistent lifetime renders as Max-Age=0, which
+        // deletes the cookie in the response that sets it.
+        if matches!(p.lifetime, CookieLifetime::Persistent(d) if d.as_secs() == 0) {
+            return bad(
+                "a persistent cookie lifetime must be at least one second (Max-Age=0 deletes \
+                 the cookie); use CookieLifetime::BrowserSession for no Max-Age"
+                    .into(),
+            );
         }
         // The deletion cookie is not allowed to fail (a logout must always reach the browser),
         // so the attributes themselves must leave room in the budget, with space for a session.

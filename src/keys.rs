@@ -9,9 +9,10 @@
 //! Every subkey and every cipher or MAC state is derived **once**, when the ring is built; sealing
 //! and opening only look a key up by id.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use aes_gcm::aead::KeyInit;
 use aes_gcm_siv::Aes256GcmSiv;
@@ -32,6 +33,8 @@ pub(crate) const LABEL_AES_GCM: &[u8] = b"sealed-session/v1/encrypted/aes-256-gc
 pub(crate) const LABEL_AES_GCM_SIV: &[u8] = b"sealed-session/v1/encrypted/aes-256-gcm-siv";
 pub(crate) const LABEL_CACHE: &[u8] = b"sealed-session/v1/cache";
 pub(crate) const LABEL_KEY_ID: &[u8] = b"sealed-session/v1/key-id";
+/// Names a secret's AES-256-GCM seal counter in this process (never leaves it: not a wire label).
+const LABEL_GCM_COUNTER: &[u8] = b"sealed-session/internal/aes-256-gcm-seal-counter";
 
 /// A key's identifier, written in every token so that opening needs one lookup, not a trial of
 /// every key. Displayed as eight lowercase hex digits.
@@ -130,22 +133,30 @@ impl Key {
         use base64::engine::DecodePaddingMode;
         const LENIENT: GeneralPurposeConfig =
             GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+        // Base64 of MAX_LEN bytes, padded: anything longer is refused before any copy is made.
+        const MAX_TEXT_LEN: usize = Key::MAX_LEN.div_ceil(3) * 4;
         let text = text.trim();
-        let normalized: Zeroizing<String> = Zeroizing::new(
-            text.chars()
-                .map(|c| match c {
-                    '-' => '+',
-                    '_' => '/',
-                    c => c,
-                })
-                .collect(),
-        );
-        let bytes = Zeroizing::new(
-            GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT)
-                .decode(normalized.as_bytes())
-                .map_err(|_| Error::new(ErrorKind::InvalidKey, "the secret is not valid base64"))?,
-        );
-        Key::try_from(bytes.as_slice())
+        if text.len() > MAX_TEXT_LEN {
+            return Err(Error::new(
+                ErrorKind::InvalidKey,
+                format!("the secret is longer than {} bytes", Key::MAX_LEN),
+            ));
+        }
+        // Every copy of the secret is in a buffer allocated once at its final size and wiped on
+        // drop: a `String` grown by `collect()` would leave unwiped copies behind each
+        // reallocation. The URL-safe alphabet is mapped to the standard one byte for byte.
+        let mut normalized = Zeroizing::new(Vec::with_capacity(text.len()));
+        normalized.extend(text.bytes().map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        }));
+        let invalid = || Error::new(ErrorKind::InvalidKey, "the secret is not valid base64");
+        let mut bytes = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(normalized.len())]);
+        let len = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT)
+            .decode_slice(normalized.as_slice(), bytes.as_mut_slice())
+            .map_err(|_| invalid())?;
+        Key::try_from(bytes.get(..len).ok_or_else(invalid)?)
     }
 
     /// The secret in standard base64 with padding, for writing a key file. Handle with care.
@@ -267,9 +278,34 @@ pub(crate) struct RingKey {
         )
     )]
     pub(crate) cache: Aes256GcmSiv,
-    /// Seals made with AES-256-GCM under this key by this process (random 96-bit nonces are safe
-    /// for 2^32 seals per key).
-    pub(crate) aes_gcm_seals: AtomicU64,
+    /// Seals made with AES-256-GCM under this key's secret by this process (random 96-bit
+    /// nonces are safe for 2^32 seals per key): shared with every other ring built from the same
+    /// secret, see [`aes_gcm_seal_counter`].
+    pub(crate) aes_gcm_seals: Arc<AtomicU64>,
+}
+
+/// The process's AES-256-GCM seal counters, by a fingerprint of the secret.
+///
+/// The 2^32 budget belongs to the AES-256-GCM subkey, which is derived from the secret alone: a
+/// ring rebuilt from the same keys (a reload, [`Sealer::set_ring`](crate::Sealer::set_ring), a
+/// second manager with another purpose, the same secret under another id) seals under the same
+/// subkey, so it must continue the same count rather than start at zero. A different secret under
+/// an id seen before has another fingerprint and starts its own count.
+///
+/// Bounded: a counter is forgotten once no ring holds its key and it never counted a seal; a
+/// counter that counted one is kept for the life of the process (about 64 bytes per key that
+/// ever sealed with AES-256-GCM), so dropping every ring and building a new one does not reset it
+/// either.
+static GCM_SEALS: LazyLock<Mutex<HashMap<[u8; 16], Arc<AtomicU64>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The seal counter for `secret`'s AES-256-GCM subkey (see [`GCM_SEALS`]).
+fn aes_gcm_seal_counter(secret: &[u8]) -> Arc<AtomicU64> {
+    let fingerprint = derive::<16>(secret, LABEL_GCM_COUNTER);
+    // Nothing a panicking holder could leave half-done: every update is one atomic insert.
+    let mut counters = GCM_SEALS.lock().unwrap_or_else(PoisonError::into_inner);
+    counters.retain(|_, c| Arc::strong_count(c) > 1 || c.load(Ordering::Relaxed) > 0);
+    Arc::clone(counters.entry(*fingerprint).or_default())
 }
 
 impl RingKey {
@@ -286,7 +322,7 @@ impl RingKey {
             aes_gcm: AeadCipher::new(AeadAlgorithm::Aes256Gcm, &aes_gcm),
             aes_gcm_siv: AeadCipher::new(AeadAlgorithm::Aes256GcmSiv, &aes_gcm_siv),
             cache: Aes256GcmSiv::new((&*derive::<32>(&key.secret, LABEL_CACHE)).into()),
-            aes_gcm_seals: AtomicU64::new(0),
+            aes_gcm_seals: aes_gcm_seal_counter(&key.secret),
         }
     }
 }
@@ -415,6 +451,40 @@ impl KeyRing {
     /// The revoke-all cutoff: sessions created before it do not open.
     pub fn revoke_before(&self) -> Option<UnixTime> {
         self.inner.revoke_before
+    }
+
+    /// How many tokens this process has sealed in [`Mode::Aes256Gcm`] under the key `id`'s
+    /// secret (`None` if the ring has no such key), against the limit of 2^32 after which sealing
+    /// with it is refused. The count is the process's, not the ring's: rebuilding the ring from
+    /// the same secret (a reload, [`Sealer::set_ring`](crate::Sealer::set_ring)) continues it,
+    /// and other processes sharing the key are not counted (see SECURITY.md, "Nonces and limits").
+    ///
+    /// ```
+    /// use sealed_session::{Key, KeyRing, Mode, Sealer};
+    ///
+    /// let key = Key::generate();
+    /// let ring = KeyRing::builder().primary(key.clone()).build()?;
+    /// let sealer = Sealer::builder(ring, "id").mode(Mode::Aes256Gcm).build()?;
+    /// sealer.seal(&1)?;
+    /// // A ring built anew from the same key continues the count.
+    /// let again = KeyRing::builder().primary(key.clone()).build()?;
+    /// assert_eq!(again.aes_gcm_seals(key.id()), Some(1));
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn aes_gcm_seals(&self, id: KeyId) -> Option<u64> {
+        self.find(id)
+            .map(|k| k.aes_gcm_seals.load(Ordering::Relaxed))
+    }
+
+    /// Set the AES-256-GCM seal count of the key `id`'s secret in this process, so that a test
+    /// can reach the 2^32 limit without sealing 2^32 times. Returns whether the ring has the key.
+    /// Hazardous: only for tests (never enable `test-vectors` in an application).
+    #[cfg(feature = "test-vectors")]
+    #[doc(hidden)]
+    pub fn set_aes_gcm_seals_for_tests(&self, id: KeyId, seals: u64) -> bool {
+        self.find(id)
+            .map(|k| k.aes_gcm_seals.store(seals, Ordering::Relaxed))
+            .is_some()
     }
 
     pub(crate) fn find(&self, id: KeyId) -> Option<&RingKey> {
@@ -647,6 +717,63 @@ mod tests {
         assert!(Key::from_base64("not base64!").is_err());
         assert_eq!(
             Key::from_base64("AAAA").unwrap_err().kind(),
+            ErrorKind::InvalidKey
+        );
+    }
+
+    #[test]
+    fn aes_gcm_counters_outlive_their_rings_only_once_used() {
+        let tracked = |k: &Key| {
+            let fingerprint = *derive::<16>(&k.secret, LABEL_GCM_COUNTER);
+            let counters = GCM_SEALS.lock().unwrap();
+            counters
+                .get(&fingerprint)
+                .map(|c| c.load(Ordering::Relaxed))
+        };
+        let (unused, used) = (Key::generate(), Key::generate());
+        let rings =
+            [unused.clone(), used.clone()].map(|k| KeyRing::builder().primary(k).build().unwrap());
+        assert!(rings[1].find(used.id).unwrap().count_aes_gcm_seal());
+        assert_eq!((tracked(&unused), tracked(&used)), (Some(0), Some(1)));
+        drop(rings);
+        // The next ring built prunes counters no ring holds and that never counted a seal.
+        let _other = KeyRing::generate();
+        assert_eq!(
+            tracked(&unused),
+            None,
+            "an unused counter is dropped with its ring"
+        );
+        assert_eq!(
+            tracked(&used),
+            Some(1),
+            "a used one is kept for the process"
+        );
+        let again = KeyRing::builder().primary(used.clone()).build().unwrap();
+        assert_eq!(again.aes_gcm_seals(used.id), Some(1));
+    }
+
+    #[test]
+    fn overlong_base64_is_refused_before_decoding() {
+        // Exactly MAX_LEN bytes, padded: the longest text accepted.
+        let longest = base64::engine::general_purpose::STANDARD.encode(
+            (0..Key::MAX_LEN)
+                .map(|i| (i * 7 + 1) as u8)
+                .collect::<Vec<u8>>(),
+        );
+        assert!(Key::from_base64(&longest).is_ok());
+        for text in [format!("{longest}A"), "A".repeat(1 << 20), "!".repeat(5000)] {
+            let e = Key::from_base64(&text).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidKey);
+            assert!(e.message().contains("longer than 1024 bytes"), "{e}");
+        }
+        // The decoded length is exact, not the buffer's estimate.
+        let k = key(5);
+        let b64 = k.to_base64();
+        for text in [b64.as_str(), b64.trim_end_matches('=')] {
+            assert_eq!(&*Key::from_base64(text).unwrap().secret, &*k.secret);
+        }
+        assert_eq!(
+            Key::from_base64("AAA=====").unwrap_err().kind(),
             ErrorKind::InvalidKey
         );
     }

@@ -49,6 +49,13 @@ impl std::fmt::Debug for AeadCipher {
     }
 }
 
+/// Every variant wipes its keys when dropped: the AES key schedules (the `aes` crate's
+/// `zeroize` feature) and the XChaCha20-Poly1305 key (wiped by its crate). One exception is
+/// documented in SECURITY.md ("Secrets in memory"): on x86/x86_64 the GHASH key an AES-256-GCM
+/// state keeps is not wiped (polyval's run-time CLMUL dispatch has no `Drop`); see
+/// `tests::secret_holding_states_are_wiped_on_drop`.
+impl zeroize::ZeroizeOnDrop for AeadCipher {}
+
 /// Which AEAD.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AeadAlgorithm {
@@ -247,6 +254,48 @@ fn array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], PrimitiveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::mem::needs_drop;
+    use zeroize::ZeroizeOnDrop;
+
+    fn assert_zeroize_on_drop<T: ZeroizeOnDrop>() {}
+
+    /// Compile-time (the marker trait) where the crates declare it, drop glue where they wipe in
+    /// `Drop` without the marker: without its `zeroize` feature `Poly1305` is plain data with no
+    /// drop glue at all, so this fails if a feature is lost.
+    #[test]
+    fn secret_holding_states_are_wiped_on_drop() {
+        assert_zeroize_on_drop::<crate::keys::Key>();
+        assert_zeroize_on_drop::<AeadCipher>();
+        assert_zeroize_on_drop::<aes::Aes256>();
+        assert_zeroize_on_drop::<XChaCha20Poly1305>();
+        assert_zeroize_on_drop::<Zeroizing<[u8; 32]>>();
+        // The per-message Poly1305 key of XChaCha20-Poly1305 (every backend wipes it).
+        assert!(
+            needs_drop::<poly1305::Poly1305>(),
+            "poly1305 without zeroize"
+        );
+        assert!(needs_drop::<Aes256Gcm>() && needs_drop::<Aes256GcmSiv>());
+        // The GHASH key inside every AES-256-GCM state, and the per-message POLYVAL key of
+        // AES-256-GCM-SIV: polyval 0.6 wipes them in its portable backend only. On x86/x86_64 its
+        // run-time CLMUL dispatch keeps the state in a union of `ManuallyDrop` with no `Drop`, so
+        // nothing wipes it there (SECURITY.md, "Secrets in memory"). If the first assertion
+        // starts failing, polyval fixed it: update SECURITY.md and the Cargo.toml comment.
+        let wiped = needs_drop::<polyval::Polyval>() && needs_drop::<ghash::GHash>();
+        if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+            assert!(!wiped, "polyval now wipes its CLMUL state: update the docs");
+        } else {
+            assert!(wiped, "ghash/polyval without zeroize");
+        }
+    }
+
+    /// The one known gap (SECURITY.md, "Secrets in memory"): the keyed HMAC-SHA256 state is
+    /// plain data with no drop glue, so nothing wipes it. If this fails, `hmac`/`sha2` learned to
+    /// wipe it: turn that on, move `HmacSha256` to the test above and update SECURITY.md.
+    #[test]
+    fn the_hmac_state_is_not_wiped_the_documented_gap() {
+        assert!(!needs_drop::<Hmac<Sha256>>());
+        assert!(!needs_drop::<HmacSha256>());
+    }
 
     #[test]
     fn wrong_lengths_are_errors_not_panics() {

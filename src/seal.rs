@@ -302,21 +302,25 @@ impl SealerBuilder {
     }
 
     /// Refuse tokens not re-sealed for this long (measured from `issued`). Default: none at this
-    /// layer (the session layer sets one).
+    /// layer (the session layer sets one). From one second to
+    /// [`MAX_LIFETIME`](Self::MAX_LIFETIME); [`build`](Self::build) refuses anything else (for no
+    /// idle limit, pass `None`, not a huge duration).
     #[must_use]
     pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
         self.idle_timeout = idle;
         self
     }
 
-    /// Hint [`Reseal::Refresh`] once a token was issued this long ago. Default: none.
+    /// Hint [`Reseal::Refresh`] once a token was issued this long ago. Default: none. Any
+    /// duration is accepted: one longer than the idle timeout never triggers.
     #[must_use]
     pub fn refresh_after(mut self, after: Option<Duration>) -> Self {
         self.refresh_after = after;
         self
     }
 
-    /// How far in the future `issued` may be, for clock skew between servers. Default 60 s.
+    /// How far in the future `issued` may be, for clock skew between servers. Default 60 s; at
+    /// most [`MAX_LIFETIME`](Self::MAX_LIFETIME) ([`build`](Self::build) refuses more).
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
@@ -348,9 +352,10 @@ impl SealerBuilder {
     /// Validate and precompute the associated data.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] for an empty cookie name or purpose, a lifetime of zero or
-    /// over [`MAX_LIFETIME`](Self::MAX_LIFETIME), or a
-    /// maximum token length too small for an empty payload.
+    /// [`ErrorKind::InvalidConfig`] for an empty cookie name or purpose, a lifetime or an idle
+    /// timeout under one second or over [`MAX_LIFETIME`](Self::MAX_LIFETIME), a leeway over
+    /// `MAX_LIFETIME`, or a maximum token length too small for an empty payload. Never panics,
+    /// whatever the settings.
     pub fn build(self) -> Result<Sealer, Error> {
         if self.name.is_empty() {
             return Err(Error::new(
@@ -365,6 +370,24 @@ impl SealerBuilder {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
                 "the lifetime must be between one second and 100 years",
+            ));
+        }
+        // Timestamps are whole seconds: an idle timeout under one second would refuse every
+        // token, and one past the longest lifetime can never apply (and overflows `issued + idle`,
+        // which also refuses every token).
+        if self
+            .idle_timeout
+            .is_some_and(|idle| idle.as_secs() == 0 || idle > SealerBuilder::MAX_LIFETIME)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "the idle timeout must be between one second and 100 years (None for no idle limit)",
+            ));
+        }
+        if self.leeway > SealerBuilder::MAX_LIFETIME {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "the clock leeway must be at most 100 years",
             ));
         }
         if self.max_token_len < self.mode.encoded_len(2) {
@@ -412,6 +435,40 @@ impl SealerBuilder {
             }),
         })
     }
+}
+
+/// The rolling-refresh point: `fraction` of the idle window (`None` without an idle timeout),
+/// for the session builder's `with_refresh_fraction`.
+///
+/// A fraction outside `0..=1` (or not a number) is an error rather than clamped: it can only be a
+/// mistake, and the configuration file refuses it the same way. The product is computed in
+/// floating point, as `Duration::mul_f64` does, but never panics: for the largest idle windows
+/// the rounded product can exceed `Duration::MAX`, and it is then the idle window itself (a
+/// fraction is at most 1).
+///
+/// # Errors
+/// [`ErrorKind::InvalidConfig`] if `fraction` is not finite or not within `0..=1`.
+#[cfg_attr(
+    not(test),
+    allow(
+        dead_code,
+        reason = "for the session builder (issue 17); drop this once it calls it"
+    )
+)]
+pub(crate) fn refresh_after(
+    idle: Option<Duration>,
+    fraction: f64,
+) -> Result<Option<Duration>, Error> {
+    if !(fraction.is_finite() && (0.0..=1.0).contains(&fraction)) {
+        return Err(Error::new(
+            ErrorKind::InvalidConfig,
+            "the refresh fraction must be a number from 0 to 1",
+        ));
+    }
+    Ok(idle.map(|idle| {
+        Duration::try_from_secs_f64(idle.as_secs_f64() * fraction)
+            .map_or(idle, |after| after.min(idle))
+    }))
 }
 
 impl Sealer {
@@ -775,6 +832,100 @@ impl Sealer {
 mod tests {
     use super::*;
     use crate::keys::Key;
+
+    #[test]
+    fn refresh_after_never_panics_and_refuses_bad_fractions() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(
+            refresh_after(Some(hours(2)), 0.25).unwrap(),
+            Some(hours(2) / 4)
+        );
+        assert_eq!(refresh_after(Some(hours(2)), 1.0).unwrap(), Some(hours(2)));
+        assert_eq!(
+            refresh_after(Some(hours(2)), 0.0).unwrap(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(refresh_after(None, 0.5).unwrap(), None);
+        // Regression: `Duration::MAX.mul_f64(1.0)` panics (the product rounds past the maximum).
+        assert_eq!(
+            refresh_after(Some(Duration::MAX), 1.0).unwrap(),
+            Some(Duration::MAX)
+        );
+        let half = refresh_after(Some(Duration::MAX), 0.5).unwrap().unwrap();
+        assert!(
+            half <= Duration::MAX / 2 + Duration::from_secs(1),
+            "{half:?}"
+        );
+        assert!(
+            half >= Duration::MAX / 2 - Duration::from_secs(1 << 12),
+            "{half:?}"
+        );
+        let tiny = refresh_after(Some(Duration::from_nanos(1)), f64::MIN_POSITIVE).unwrap();
+        assert_eq!(tiny, Some(Duration::ZERO));
+        for bad in [
+            -0.1,
+            1.0 + f64::EPSILON,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+        ] {
+            for idle in [None, Some(Duration::MAX), Some(Duration::ZERO)] {
+                let e = refresh_after(idle, bad).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{bad}");
+            }
+        }
+    }
+
+    #[test]
+    fn build_refuses_extreme_durations_without_panicking() {
+        let ring = KeyRing::generate();
+        let build = |f: fn(SealerBuilder) -> SealerBuilder| {
+            f(Sealer::builder(ring.clone(), "id")).build().map(|_| ())
+        };
+        let refused: [fn(SealerBuilder) -> SealerBuilder; 6] = [
+            |b| b.idle_timeout(Some(Duration::MAX)),
+            |b| b.idle_timeout(Some(Duration::ZERO)),
+            |b| b.idle_timeout(Some(Duration::from_millis(999))),
+            |b| b.leeway(Duration::MAX),
+            |b| b.lifetime(Duration::MAX),
+            |b| b.lifetime(Duration::from_millis(999)),
+        ];
+        for f in refused {
+            assert_eq!(build(f).unwrap_err().kind(), ErrorKind::InvalidConfig);
+        }
+        let accepted: [fn(SealerBuilder) -> SealerBuilder; 4] = [
+            |b| b.refresh_after(Some(Duration::MAX)),
+            |b| b.refresh_after(Some(Duration::ZERO)),
+            |b| {
+                b.leeway(SealerBuilder::MAX_LIFETIME)
+                    .idle_timeout(Some(SealerBuilder::MAX_LIFETIME))
+            },
+            |b| {
+                b.lifetime(SealerBuilder::MAX_LIFETIME)
+                    .max_token_len(usize::MAX)
+            },
+        ];
+        for f in accepted {
+            build(f).unwrap();
+        }
+        // The accepted extremes seal and open at the far end of time without overflowing.
+        let s = Sealer::builder(ring.clone(), "id")
+            .lifetime(SealerBuilder::MAX_LIFETIME)
+            .idle_timeout(Some(SealerBuilder::MAX_LIFETIME))
+            .leeway(SealerBuilder::MAX_LIFETIME)
+            .refresh_after(Some(Duration::MAX))
+            .build()
+            .unwrap();
+        let late = UnixTime::from_secs(u64::MAX - 10);
+        assert_eq!(
+            s.seal_at(late, &1).unwrap_err().kind(),
+            ErrorKind::TimeOverflow
+        );
+        let now = UnixTime::from_secs(1_700_000_000);
+        let token = s.seal_at(now, &1).unwrap();
+        assert!(s.open_at::<u8>(now, &token).is_ok());
+    }
 
     #[test]
     fn set_ring_applies_to_every_clone_at_once() {

@@ -2028,6 +2028,54 @@ fn checklist_38_debug_and_display_never_print_secrets() {
     assert!(caught.is_err(), "the spellings catch a Debug of the bytes");
 }
 
+/// Secrets in memory (issue 17, item 4): the key-holding types of key rotation print no secret
+/// either (row 38 covers the rest), old or new key, and a key parsed from base64 in any form has
+/// the same secret as the original (the decoding into a pre-sized wiped buffer changed nothing
+/// but where the copies live).
+#[cfg(feature = "config")]
+#[test]
+fn secrets_in_memory_rotation_types_print_no_secret() {
+    use sealed_session::config::Rotation;
+    let old_raw = secret(71);
+    let new_raw = secret(72);
+    let old = Key::try_from(&old_raw[..]).unwrap();
+    let new = Key::try_from(&new_raw[..]).unwrap();
+    let toml = format!(
+        "[[keys.key]]\nsecret = \"{}\"\nstate = \"primary\"\n",
+        old.to_base64().as_str()
+    );
+    let rotation = Rotation::immediate(new.clone());
+    let rotated = rotation
+        .apply(
+            &toml,
+            std::path::Path::new("."),
+            UnixTime::from_secs(1_700_000_000),
+        )
+        .unwrap();
+    assert!(
+        rotated.text().contains(new.to_base64().as_str()),
+        "the text holds the key"
+    );
+    for (what, text) in [
+        ("Rotation", format!("{rotation:?} {rotation:#?}")),
+        ("Rotated", format!("{rotated:?} {rotated:#?}")),
+        ("RotationReport", format!("{:?}", rotated.report())),
+    ] {
+        assert_no_secret(what, &text, &old_raw);
+        assert_no_secret(what, &text, &new_raw);
+    }
+    let std = old.to_base64();
+    for form in [
+        std.as_str().to_owned(),
+        std.trim_end_matches('=').to_owned(),
+        URL_SAFE_NO_PAD.encode(&old_raw),
+        format!("  {}\n", std.as_str()),
+    ] {
+        let again = Key::from_base64(&form).unwrap();
+        assert_eq!(again.to_base64().as_str(), std.as_str(), "{form:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cache (rows 39–42)
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,12 @@
 //!   base64url, and arbitrary bytes behind a real version byte and key id;
 //! - (d) sealing arbitrary-size payloads under arbitrary limits either fails with
 //!   [`ErrorKind::PayloadTooLarge`] exactly when a limit is exceeded, or yields a token of the
-//!   predicted length, no longer than `max_token_len`, that opens to the same value.
+//!   predicted length, no longer than `max_token_len`, that opens to the same value;
+//! - (e) the builders never panic on extreme settings (issue 17, item 3): [`SealerBuilder`] and
+//!   [`CookiePolicyBuilder`] fed durations from zero to `Duration::MAX` (and the boundaries
+//!   between), any chunk count and any token length either build or refuse with
+//!   [`ErrorKind::InvalidConfig`], and what they build seals, opens and renders without
+//!   panicking.
 //!
 //! Case counts are fixed per property (64–256) so the file runs in seconds in a debug build;
 //! failures are not persisted to disk.
@@ -33,7 +38,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sealed_session::{Codec, ErrorKind, Key, KeyId, KeyRing, Mode, Rejection, Sealer, UnixTime};
+use sealed_session::{
+    Chunking, Codec, CookieLifetime, CookiePolicy, ErrorKind, Key, KeyId, KeyRing, Mode, Rejection,
+    Sealer, SealerBuilder, SessionManager, UnixTime, MAX_COOKIE_LIFETIME,
+};
 use serde_json::Value;
 
 const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -387,6 +395,163 @@ proptest! {
                     .map_err(|r| TestCaseError::fail(format!("{mode}: open: {r:?}")))?;
                 prop_assert_eq!(opened.value(), &v, "{}", mode);
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) Builders on extreme settings
+// ---------------------------------------------------------------------------------------------
+
+/// Durations a configuration could name: zero, sub-second, the documented limits and a second
+/// either side of them, `Duration::MAX`, and arbitrary seconds and nanoseconds.
+fn extreme_duration() -> impl Strategy<Value = Duration> {
+    let limit = |d: Duration| {
+        prop_oneof![
+            Just(d),
+            Just(d.saturating_sub(Duration::from_secs(1))),
+            Just(d.saturating_add(Duration::from_secs(1))),
+            Just(d.saturating_add(Duration::from_nanos(1))),
+        ]
+    };
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::MAX),
+        Just(Duration::from_nanos(999_999_999)),
+        limit(SealerBuilder::MAX_LIFETIME),
+        limit(MAX_COOKIE_LIFETIME),
+        limit(Duration::from_secs(u64::MAX)),
+        limit(Duration::from_secs(i64::MAX as u64)),
+        (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+        (0u64..1 << 40).prop_map(Duration::from_secs),
+    ]
+}
+
+/// Fractions: every `f64` (NaN, infinities, subnormals) and the interesting ones in `0..=1`.
+fn extreme_fraction() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        proptest::num::f64::ANY,
+        Just(0.0),
+        Just(1.0),
+        Just(-0.0),
+        Just(1.0 + f64::EPSILON),
+        0.0..=1.0f64,
+    ]
+}
+
+fn extreme_time() -> impl Strategy<Value = UnixTime> {
+    prop_oneof![
+        Just(UnixTime::EPOCH),
+        Just(UnixTime::from_secs(u64::MAX)),
+        Just(T0),
+        any::<u64>().prop_map(UnixTime::from_secs),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// (e) `SealerBuilder::build` is `Ok` or `InvalidConfig`, never a panic; a sealer it builds
+    /// seals and opens at `T0`, and sealing at any time is `Ok` or `TimeOverflow`.
+    #[test]
+    fn sealer_builder_never_panics(
+        lifetime in extreme_duration(),
+        idle in proptest::option::of(extreme_duration()),
+        refresh in proptest::option::of(extreme_duration()),
+        leeway in extreme_duration(),
+        max_len in prop_oneof![Just(0usize), Just(usize::MAX), any::<usize>(), 0usize..8192],
+        mode in mode_index(),
+        now in extreme_time(),
+    ) {
+        let built = Sealer::builder(RING.clone(), "id")
+            .mode(Mode::ALL[mode])
+            .lifetime(lifetime)
+            .idle_timeout(idle)
+            .refresh_after(refresh)
+            .leeway(leeway)
+            .max_token_len(max_len)
+            .build();
+        let sealer = match built {
+            Err(e) => {
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{}", e);
+                return Ok(());
+            }
+            Ok(s) => s,
+        };
+        // Whatever was accepted is within the documented limits.
+        prop_assert!(lifetime >= Duration::from_secs(1) && lifetime <= SealerBuilder::MAX_LIFETIME);
+        prop_assert!(idle.is_none_or(|i| i >= Duration::from_secs(1) && i <= SealerBuilder::MAX_LIFETIME));
+        prop_assert!(leeway <= SealerBuilder::MAX_LIFETIME);
+        if let Ok(token) = sealer.seal_at(T0, &1u8) {
+            let opened = sealer.open_at::<u8>(T0, &token);
+            prop_assert!(opened.is_ok(), "{:?}", opened.err());
+        }
+        match sealer.seal_at(now, &1u8) {
+            Ok(token) => {
+                let _ = sealer.open_at::<u8>(now, &token);
+            }
+            Err(e) => prop_assert!(
+                matches!(e.kind(), ErrorKind::TimeOverflow | ErrorKind::PayloadTooLarge),
+                "{}", e
+            ),
+        }
+    }
+
+    /// (e) `CookiePolicyBuilder::build` is `Ok` or `InvalidConfig`; a policy it builds renders a
+    /// cookie and a deletion at any time, with any expiry, without panicking, and a lifetime past
+    /// the browsers' cap is capped rather than refused.
+    #[test]
+    fn cookie_policy_builder_never_panics(
+        persistent in proptest::option::of(extreme_duration()),
+        chunks in proptest::option::of(prop_oneof![Just(0usize), Just(usize::MAX), any::<usize>()]),
+        now in extreme_time(),
+        expires in proptest::option::of(extreme_time()),
+        session_lifetime in proptest::option::of(extreme_duration()),
+    ) {
+        let lifetime = persistent.map_or(CookieLifetime::BrowserSession, CookieLifetime::Persistent);
+        let built = CookiePolicy::builder("id")
+            .lifetime(lifetime)
+            .chunking(chunks.map(Chunking::new))
+            .build();
+        let policy = match built {
+            Err(e) => {
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{}", e);
+                prop_assert!(persistent.is_some_and(|d| d < Duration::from_secs(1)));
+                return Ok(());
+            }
+            Ok(p) => p,
+        };
+        let render_lifetime = session_lifetime.map_or(lifetime, CookieLifetime::Persistent);
+        let rendered = policy.render("id", "v", now, render_lifetime, expires);
+        prop_assert!(rendered.is_ok(), "{:?}", rendered.err());
+        let removal = policy.render_removal(&policy.chunk_name(policy.max_chunks() - 1));
+        prop_assert!(removal.contains("Max-Age=0"), "{}", removal);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// (e) The session builder on extreme idle timeouts and refresh fractions: `Ok` or
+    /// `InvalidConfig`, never a panic. Today its `idle.mul_f64(fraction)` panics for
+    /// `Duration::MAX` with a fraction of 1; the crate-private `seal::refresh_after` is the
+    /// panic-free replacement, and this test is to run once the builder calls it.
+    #[test]
+    #[ignore = "enable once SessionBuilder::build computes the refresh point with seal::refresh_after (issue 17)"]
+    fn session_builder_never_panics(
+        idle in proptest::option::of(extreme_duration()),
+        fraction in extreme_fraction(),
+        lifetime in extreme_duration(),
+        leeway in extreme_duration(),
+    ) {
+        let built = SessionManager::builder(RING.clone())
+            .with_idle_timeout(idle)
+            .with_refresh_fraction(fraction)
+            .with_lifetime(lifetime)
+            .with_leeway(leeway)
+            .build();
+        if let Err(e) = built {
+            prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{}", e);
         }
     }
 }

@@ -1804,3 +1804,79 @@ fn concurrent_use_from_eight_threads(mode: Mode) {
         "{mode}: every token distinct"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// AES-256-GCM seal counts survive ring rebuilds (issue 17, item 2)
+// ---------------------------------------------------------------------------------------------
+
+/// Regression: the 2^32 count lived in the ring, so `set_ring` with the same keys (what a config
+/// reload does) restarted it at zero.
+#[test]
+fn aes_gcm_seal_count_survives_set_ring_with_the_same_keys() {
+    let key = Key::generate();
+    let s = sealer(Mode::Aes256Gcm, &key);
+    for i in 0..5 {
+        s.seal_at(T0, &json!({ "n": i })).unwrap();
+    }
+    assert_eq!(s.ring().aes_gcm_seals(key.id()), Some(5));
+    // The same key, in a ring built anew (plus another key), as a reload builds it.
+    s.set_ring(
+        KeyRing::builder()
+            .primary(key.clone())
+            .older(Key::generate())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(s.ring().aes_gcm_seals(key.id()), Some(5), "continued");
+    s.seal_at(T0, &1).unwrap();
+    assert_eq!(s.ring().aes_gcm_seals(key.id()), Some(6));
+    // Another sealer of the process under the same secret (another purpose) shares the budget:
+    // it seals under the same AES-256-GCM subkey.
+    let other = builder(Mode::Aes256Gcm, ring_of(&key))
+        .purpose("csrf")
+        .build()
+        .unwrap();
+    other.seal_at(T0, &1).unwrap();
+    assert_eq!(s.ring().aes_gcm_seals(key.id()), Some(7));
+    // The other modes are not counted.
+    sealer(Mode::Aes256GcmSiv, &key).seal_at(T0, &1).unwrap();
+    assert_eq!(s.ring().aes_gcm_seals(key.id()), Some(7));
+}
+
+/// A different secret under an id seen before starts its own count; the same secret under
+/// another id continues the count (the budget is the subkey's, which the id does not change).
+#[test]
+fn aes_gcm_seal_count_follows_the_secret_not_the_id() {
+    let key = Key::generate().with_id(KeyId::new(0x5eed_0001));
+    let s = sealer(Mode::Aes256Gcm, &key);
+    s.seal_at(T0, &1).unwrap();
+    s.seal_at(T0, &2).unwrap();
+    let impostor = Key::generate().with_id(key.id());
+    let fresh = ring_of(&impostor);
+    assert_eq!(fresh.aes_gcm_seals(key.id()), Some(0));
+    let renamed = key.clone().with_id(KeyId::new(0x5eed_0002));
+    assert_eq!(ring_of(&renamed).aes_gcm_seals(renamed.id()), Some(2));
+    assert_eq!(fresh.aes_gcm_seals(KeyId::new(7)), None, "not in the ring");
+}
+
+/// The limit itself across a rebuild: a key at 2^32 - 1 seals once more, and after `set_ring`
+/// with the same key it is still refused (on the old code the new ring started from zero).
+#[cfg(feature = "test-vectors")]
+#[test]
+fn aes_gcm_limit_holds_across_set_ring() {
+    let key = Key::generate();
+    let s = sealer(Mode::Aes256Gcm, &key);
+    assert!(s
+        .ring()
+        .set_aes_gcm_seals_for_tests(key.id(), (1 << 32) - 1));
+    s.seal_at(T0, &"last").unwrap();
+    let refused = s.seal_at(T0, &"one too many").unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NonceLimit);
+    s.set_ring(ring_of(&key));
+    let refused = s.seal_at(T0, &"after the reload").unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NonceLimit, "the count restarted");
+    // A new key is the way out.
+    let next = Key::generate();
+    s.set_ring(KeyRing::builder().primary(next).older(key).build().unwrap());
+    s.seal_at(T0, &"rotated").unwrap();
+}
