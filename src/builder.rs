@@ -279,10 +279,8 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             SessionManager::DEFAULT_REFRESH_FRACTION
         };
         // Duration::mul_f64 panics past Duration::MAX (an idle timeout of Duration::MAX with a
-        // fraction of 1); the checked form saturates instead.
-        let refresh_after = self
-            .idle_timeout
-            .map(|idle| Duration::try_from_secs_f64(idle.as_secs_f64() * fraction).unwrap_or(idle));
+        // fraction of 1); the sealer's checked form saturates instead.
+        let refresh_after = crate::seal::refresh_after(self.idle_timeout, fraction)?;
         let max_token_len = MAX_SET_COOKIE_LEN.saturating_mul(policy.max_chunks());
         let mut sealer = Sealer::builder(self.ring, policy.name())
             .mode(self.mode)
