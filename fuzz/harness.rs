@@ -707,12 +707,12 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let cases = [
         (
             "valid-three-chunks",
-            format!("\u{1}{NAME}={a}; {NAME}.1={b}; {NAME}.2={c}"),
+            format!("\u{1}{NAME}=3.{a}; {NAME}.1={b}; {NAME}.2={c}"),
         ),
         ("valid-one-chunk", format!("\u{0}{NAME}={small}")),
         (
             "valid-shrinks-to-one",
-            format!("\u{1}{NAME}={s0}; {NAME}.1={s1}"),
+            format!("\u{1}{NAME}=2.{s0}; {NAME}.1={s1}"),
         ),
         (
             "valid-with-stray-chunk",
@@ -720,7 +720,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ),
         (
             "valid-chunks-across-headers",
-            format!("\u{1}{NAME}.2={c}\n{NAME}={a}\n{NAME}.1={b}"),
+            format!("\u{1}{NAME}.2={c}\n{NAME}=3.{a}\n{NAME}.1={b}"),
         ),
     ];
     for (name, input) in cases {
