@@ -622,6 +622,57 @@ impl BeakerReader {
         })
     }
 
+    /// Write `serialized` (the serializer's output, uncompressed pickle or zlib'd JSON) as
+    /// Beaker would, with the given nonce (24 base64 characters) and GCM IV, under this reader's
+    /// keys and backend.
+    ///
+    /// **For fuzzing and test vectors only** (feature `test-vectors`): the reader exists to
+    /// stop using Beaker's format, never to write it, and a fixed IV repeats GCM nonces.
+    #[cfg(feature = "test-vectors")]
+    #[doc(hidden)]
+    pub fn write_for_vectors(
+        &self,
+        serialized: &[u8],
+        nonce: &str,
+        iv: [u8; GCM_IV_LEN],
+    ) -> String {
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let payload = match &self.encrypt {
+            None => b64(serialized),
+            Some(enc) => {
+                let mut salt = Zeroizing::new(self.validate_key.to_vec());
+                salt.extend_from_slice(nonce.as_bytes());
+                let mut key = Zeroizing::new([0u8; 32]);
+                pbkdf2::pbkdf2_hmac::<Sha1>(&enc.password, &salt, PBKDF2_ROUNDS, &mut *key);
+                let mut data = serialized.to_vec();
+                let body = match enc.crypto {
+                    BeakerCrypto::Cryptography => {
+                        let tag = Aes256Gcm::new(&(*key).into())
+                            .encrypt_in_place_detached(&iv.into(), b"", &mut data)
+                            .map(|t| t.to_vec())
+                            .unwrap_or_default();
+                        [&iv[..], &tag[..], &data[..]].concat()
+                    }
+                    BeakerCrypto::Pycryptodome => {
+                        Aes256Ctr::new(&(*key).into(), &[0u8; 16].into())
+                            .apply_keystream(&mut data);
+                        data
+                    }
+                };
+                format!("{nonce}{}", b64(&body))
+            }
+        };
+        let mut mac = self.mac.clone();
+        mac.update(payload.as_bytes());
+        let sig: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{sig}{payload}")
+    }
+
     fn decrypt(&self, enc: &Encryption, payload: &str) -> Result<Vec<u8>, LegacyRejection> {
         let (nonce, body) = payload
             .split_at_checked(NONCE_B64_LEN)

@@ -310,3 +310,63 @@ fn every_one_character_change_and_truncation_of_a_real_cookie_is_rejected() {
     }
     eprintln!("{tried} altered real cookies, all rejected");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The fuzz target's corpus, replayed (needs `test-vectors` for the harness's cookie writer)
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "test-vectors")]
+#[path = "beaker/fuzz_harness.rs"]
+mod fuzz_harness;
+
+/// Every file of `fuzz/corpus/beaker_reader/` through the fuzz target's function and oracles;
+/// the generated seeds must be committed as they are generated (rewrite them with
+/// `REGENERATE_FUZZ_SEEDS=1`).
+#[cfg(feature = "test-vectors")]
+#[test]
+fn the_fuzz_corpus_replays_through_the_harness() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/beaker_reader");
+    if std::env::var("REGENERATE_FUZZ_SEEDS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in fuzz_harness::seeds() {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    for (name, bytes) in fuzz_harness::seeds() {
+        let committed = std::fs::read(dir.join(name))
+            .unwrap_or_else(|e| panic!("seed {name} not committed ({e}): REGENERATE_FUZZ_SEEDS=1"));
+        assert_eq!(
+            committed, bytes,
+            "seed {name} is stale: REGENERATE_FUZZ_SEEDS=1"
+        );
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "only {} corpus files", files.len());
+    for file in &files {
+        fuzz_harness::beaker_reader(&std::fs::read(file).unwrap());
+    }
+    // The harness's own checks catch what they should: a valid cookie opens, and the stored
+    // zlib it builds is one the reader inflates.
+    let seeds = fuzz_harness::seeds();
+    let valid = &seeds
+        .iter()
+        .find(|(n, _)| *n == "raw-valid-plain")
+        .unwrap()
+        .1;
+    let session = fuzz_harness::READERS
+        .plain
+        .read_at(fuzz_harness::NOW, std::str::from_utf8(&valid[1..]).unwrap())
+        .unwrap();
+    assert_eq!(session.entries().get("user"), Some(&Value::from("ann")));
+}
