@@ -323,7 +323,14 @@ impl BeakerReaderBuilder {
         }
         let mac = <HmacSha1 as Mac>::new_from_slice(s.validate_key.0.as_bytes())
             .map_err(|_| invalid("validate_key cannot key HMAC-SHA1"))?;
-        let mut policy = CookiePolicy::builder(s.cookie_name.clone()).path(s.path.clone());
+        // Without Secure, the deletion also reaches a browser over plain HTTP (where a Secure
+        // cookie cannot be set) and still replaces a Secure cookie over HTTPS; only a prefixed
+        // name demands it.
+        let lower = s.cookie_name.to_ascii_lowercase();
+        let prefixed = lower.starts_with("__secure-") || lower.starts_with("__host-");
+        let mut policy = CookiePolicy::builder(s.cookie_name.clone())
+            .path(s.path.clone())
+            .secure(prefixed);
         if let Some(domain) = &s.domain {
             policy = policy.domain(domain.clone());
         }
@@ -540,7 +547,8 @@ impl BeakerReader {
 
     /// The `Set-Cookie` value that deletes the legacy cookie: empty, `Max-Age=0`, an `Expires`
     /// in the past, with the configured Path and Domain (a browser only replaces a cookie with
-    /// the same name, Path and Domain).
+    /// the same name, Path and Domain), and without `Secure` unless the name's `__Secure-` or
+    /// `__Host-` prefix requires it, so that it also works on plain HTTP.
     pub fn deletion_cookie(&self) -> String {
         self.deletion.render_removal(self.deletion.name())
     }
@@ -1111,6 +1119,18 @@ mod tests {
         assert_eq!(r.cookie_name(), DEFAULT_COOKIE_NAME);
         assert_eq!(r.deletion_cookie_attributes().path(), "/");
         assert_eq!(r.deletion_cookie_attributes().domain(), None);
+        let deletion = r.deletion_cookie();
+        assert!(deletion.starts_with("beaker.session.id=; "), "{deletion}");
+        assert!(
+            deletion.contains("Max-Age=0") && deletion.contains("Path=/"),
+            "{deletion}"
+        );
+        assert!(!deletion.contains("Secure"), "{deletion}");
+        let host = BeakerReader::builder("v")
+            .cookie_name("__Host-sid")
+            .build()
+            .unwrap();
+        assert!(host.deletion_cookie().contains("Secure"));
         let s: BeakerSettings = serde_json::from_str(
             r#"{"validate_key": "v", "encrypt_key": "e", "crypto": "pycrypto"}"#,
         )
