@@ -11,6 +11,8 @@
 # Needs: the Rust toolchain. Installs (as root, with apt-get) when missing:
 #   chromium chromium-driver   for tests/browser.rs (skipped, loudly, only if they cannot be installed)
 #   redis-server               for tests/redis.rs (the same: SKIPPED only if it cannot be installed)
+#   python3-venv, then Beaker 1.14, cryptography and pycryptodome from PyPI into target/beaker-venv,
+#                              for tests/beaker.rs (the same)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,14 @@ if bash scripts/install-redis.sh; then
 else
   echo "WARNING: redis-server could not be installed; tests/redis.rs will print SKIPPED." >&2
   echo "WARNING: install it with: apt-get update && apt-get install -y redis-server" >&2
+fi
+
+if bash scripts/install-beaker.sh; then
+  # From here on a missing Beaker is a failure, not a skip.
+  export SEALED_TEST_REQUIRE_BEAKER=1
+else
+  echo "WARNING: Beaker could not be installed; tests/beaker.rs will print SKIPPED." >&2
+  echo "WARNING: install it with: scripts/install-beaker.sh (needs python3 and python3-venv)" >&2
 fi
 
 cargo test --all-features "$@"
