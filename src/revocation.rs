@@ -57,9 +57,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{RedisStore, StoreError, StoreErrorKind};
+use crate::cache::RedisStore;
 use crate::clock::UnixTime;
 use crate::error::Rejection;
+use crate::error::{Error as StoreError, ErrorKind};
 use crate::http::SessionManager;
 use crate::session::{Session, SessionId};
 
@@ -203,7 +204,7 @@ impl Revocation {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
+                ErrorKind::StoreTimeout,
                 format!(
                     "the revocation store did not answer within {:?}",
                     self.timeout
@@ -342,7 +343,7 @@ impl SessionManager {
             generation,
         };
         let value = serde_json::to_value(&binding).map_err(|_| {
-            StoreError::new(StoreErrorKind::Protocol, "the user binding is not JSON")
+            StoreError::new(ErrorKind::StoreProtocol, "the user binding is not JSON")
         })?;
         session.insert_value(SessionManager::USER_KEY, value);
         Ok(())
@@ -364,7 +365,7 @@ impl SessionManager {
     fn revocation_or_error(&self) -> Result<&Revocation, StoreError> {
         self.revocation().ok_or_else(|| {
             StoreError::new(
-                StoreErrorKind::Unavailable,
+                ErrorKind::StoreUnavailable,
                 "no revocation store is configured (SessionBuilder::with_revocation)",
             )
         })
@@ -432,7 +433,7 @@ fn parse_counter(raw: Option<String>) -> Result<u64, StoreError> {
         None => Ok(0),
         Some(s) => s.parse().map_err(|_| {
             StoreError::new(
-                StoreErrorKind::Protocol,
+                ErrorKind::StoreProtocol,
                 "a user generation in Redis is not a number",
             )
         }),
