@@ -238,7 +238,7 @@ pub(crate) fn le64(n: usize) -> [u8; 8] {
 /// of it: the cache's entries call it whole (tokens still precompute its pieces in `seal`).
 #[cfg_attr(
     not(feature = "cache"),
-    expect(
+    allow(
         dead_code,
         reason = "called by the cache until `seal` builds its AAD with it"
     )
