@@ -234,10 +234,20 @@ pub(crate) fn le64(n: usize) -> [u8; 8] {
 }
 
 /// Pre-authentication encoding (PASETO's PAE) of a list of byte strings: the count, then each
-/// item's length and bytes, so that no two different lists encode alike.
-#[cfg(test)]
+/// item's length and bytes, so that no two different lists encode alike. The one implementation
+/// of it: the cache's entries call it whole (tokens still precompute its pieces in `seal`).
+#[cfg_attr(
+    not(feature = "cache"),
+    allow(
+        dead_code,
+        reason = "called by the cache until `seal` builds its AAD with it"
+    )
+)]
 pub(crate) fn pae(items: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let len = items
+        .iter()
+        .fold(8usize, |n, i| n.saturating_add(8).saturating_add(i.len()));
+    let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&le64(items.len()));
     for item in items {
         out.extend_from_slice(&le64(item.len()));

@@ -14,8 +14,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use aes_gcm::aead::KeyInit;
-use aes_gcm_siv::Aes256GcmSiv;
 use base64::Engine as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -31,7 +29,6 @@ pub(crate) const LABEL_SIGN: &[u8] = b"sealed-session/v1/signed/hmac-sha256";
 pub(crate) const LABEL_XCHACHA: &[u8] = b"sealed-session/v1/encrypted/xchacha20poly1305";
 pub(crate) const LABEL_AES_GCM: &[u8] = b"sealed-session/v1/encrypted/aes-256-gcm";
 pub(crate) const LABEL_AES_GCM_SIV: &[u8] = b"sealed-session/v1/encrypted/aes-256-gcm-siv";
-pub(crate) const LABEL_CACHE: &[u8] = b"sealed-session/v1/cache";
 pub(crate) const LABEL_KEY_ID: &[u8] = b"sealed-session/v1/key-id";
 /// Names a secret's AES-256-GCM seal counter in this process (never leaves it: not a wire label).
 const LABEL_GCM_COUNTER: &[u8] = b"sealed-session/internal/aes-256-gcm-seal-counter";
@@ -268,16 +265,10 @@ pub(crate) struct RingKey {
     pub(crate) xchacha: AeadCipher,
     pub(crate) aes_gcm: AeadCipher,
     pub(crate) aes_gcm_siv: AeadCipher,
-    /// AES-256-GCM-SIV under the cache subkey, for sealed cache entries (read by the cache
-    /// module, so unused without the `cache` feature).
-    #[cfg_attr(
-        not(feature = "cache"),
-        expect(
-            dead_code,
-            reason = "derived now so the label is fixed in v1; read by the cache module"
-        )
-    )]
-    pub(crate) cache: Aes256GcmSiv,
+    /// HKDF's pseudorandom key for this secret, kept only in builds with a module outside the
+    /// core that derives its own subkey under its own label: see [`RingKey::derive_subkey`].
+    #[cfg(feature = "cache")]
+    prk: Zeroizing<[u8; 32]>,
     /// Seals made with AES-256-GCM under this key's secret by this process (random 96-bit
     /// nonces are safe for 2^32 seals per key): shared with every other ring built from the same
     /// secret, see [`aes_gcm_seal_counter`].
@@ -321,9 +312,24 @@ impl RingKey {
             xchacha: AeadCipher::new(AeadAlgorithm::XChaCha20Poly1305, &xchacha),
             aes_gcm: AeadCipher::new(AeadAlgorithm::Aes256Gcm, &aes_gcm),
             aes_gcm_siv: AeadCipher::new(AeadAlgorithm::Aes256GcmSiv, &aes_gcm_siv),
-            cache: Aes256GcmSiv::new((&*derive::<32>(&key.secret, LABEL_CACHE)).into()),
+            #[cfg(feature = "cache")]
+            prk: primitives::hkdf_sha256_extract(HKDF_SALT, &key.secret),
             aes_gcm_seals: aes_gcm_seal_counter(&key.secret),
         }
+    }
+}
+
+#[cfg(feature = "cache")]
+impl RingKey {
+    /// The 32-byte subkey for `label`: the same HKDF-SHA256 derivation as the core's subkeys.
+    pub(crate) fn derive_subkey(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        // 32 bytes are far below HKDF's maximum: the error branch cannot be taken, and leaves
+        // zeros only to stay panic-free (the cache's pinned entry would catch it).
+        if primitives::hkdf_sha256_expand(&self.prk, label, out.as_mut_slice()).is_err() {
+            out.as_mut_slice().zeroize();
+        }
+        out
     }
 }
 

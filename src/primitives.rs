@@ -246,6 +246,45 @@ pub fn hkdf_sha256(
         .map_err(|_| PrimitiveError)
 }
 
+#[cfg_attr(
+    not(feature = "cache"),
+    allow(
+        dead_code,
+        reason = "the one derivation from a kept PRK is the cache's subkey"
+    )
+)]
+/// HKDF-SHA256's extract step alone: the pseudorandom key that [`hkdf_sha256_expand`] expands,
+/// for a key whose subkeys are derived at different times.
+pub fn hkdf_sha256_extract(salt: &[u8], ikm: &[u8]) -> Zeroizing<[u8; 32]> {
+    let (mut prk, _) = Hkdf::<Sha256>::extract(Some(salt), ikm);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&prk);
+    zeroize::Zeroize::zeroize(prk.as_mut_slice());
+    out
+}
+
+#[cfg_attr(
+    not(feature = "cache"),
+    allow(
+        dead_code,
+        reason = "the one derivation from a kept PRK is the cache's subkey"
+    )
+)]
+/// HKDF-SHA256's expand step from a pseudorandom key made by [`hkdf_sha256_extract`].
+///
+/// # Errors
+/// [`PrimitiveError`] if `out` is longer than 255 × 32 bytes.
+pub fn hkdf_sha256_expand(
+    prk: &[u8; 32],
+    info: &[u8],
+    out: &mut [u8],
+) -> Result<(), PrimitiveError> {
+    Hkdf::<Sha256>::from_prk(prk)
+        .map_err(|_| PrimitiveError)?
+        .expand(info, out)
+        .map_err(|_| PrimitiveError)
+}
+
 /// A fixed-size copy of `bytes`, or an error: the non-panicking replacement for `from_slice`.
 fn array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], PrimitiveError> {
     bytes.try_into().map_err(|_| PrimitiveError)
@@ -341,6 +380,20 @@ mod tests {
         let mut bad = tag;
         bad[31] ^= 1;
         assert_eq!(a.verify(&[b"abc"], &bad), Err(PrimitiveError));
+    }
+
+    #[test]
+    fn hkdf_in_two_steps_matches_hkdf_in_one() {
+        let (mut one, mut two) = ([0u8; 32], [0u8; 32]);
+        hkdf_sha256(b"salt", b"input key", b"info", &mut one).unwrap();
+        let prk = hkdf_sha256_extract(b"salt", b"input key");
+        hkdf_sha256_expand(&prk, b"info", &mut two).unwrap();
+        assert_eq!(one, two);
+        let mut long = vec![0u8; 255 * 32 + 1];
+        assert_eq!(
+            hkdf_sha256_expand(&prk, b"i", &mut long),
+            Err(PrimitiveError)
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use sealed_session::cache::{Cache, RedisStore, StoreErrorKind};
+use sealed_session::cache::{Cache, RedisStore};
 use sealed_session::{ErrorKind, Key, KeyRing};
 
 #[path = "common/cache_suite.rs"]
@@ -653,7 +653,7 @@ async fn connecting_to_nothing_fails_and_a_lazy_store_degrades() {
     assert!(
         matches!(
             err.kind(),
-            StoreErrorKind::Unavailable | StoreErrorKind::Timeout
+            ErrorKind::StoreUnavailable | ErrorKind::StoreTimeout
         ),
         "{err:?}"
     );

@@ -11,7 +11,8 @@
 //!               generation (u64, big-endian), codec JSON of the key ]
 //! ```
 //!
-//! `PAE` is the crate's pre-authentication encoding: the item count, then each item's length,
+//! `K_cache = HKDF-Expand(PRK, "sealed-session/v1/cache", 32)` per ring key (see the `sealing`
+//! module). `PAE` is the crate's pre-authentication encoding: the item count, then each item's length,
 //! both as 64-bit little-endian integers, before each item's bytes. Binding the namespace, its
 //! generation and the key means an entry cannot be replayed under another key, in another
 //! namespace, or after the namespace was cleared, even by someone who can write to the store.
@@ -39,13 +40,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aes_gcm_siv::aead::AeadInPlace;
-use rand::RngCore;
-
-use crate::clock::UnixTime;
-use crate::envelope::le64;
-use crate::error::{Error, ErrorKind};
-use crate::keys::{KeyId, KeyRing};
+use crate::primitives::AEAD_TAG_LEN;
 
 /// Version byte of a sealed v1 cache entry: the `0x3_` series is the cache's, `_4` mirrors the
 /// token format's AES-256-GCM-SIV (`0x14`).
@@ -58,11 +53,19 @@ pub(crate) const SEALED_SHARED_V1: u8 = 0x35;
 pub(crate) const SHARED_AAD_LABEL: &[u8] = b"sealed-session/v1/cache/shared-entry";
 /// The lifetimes in front of a shared entry's payload.
 pub(crate) const WIRE_TIMES_LEN: usize = 16;
-const HEADER_LEN: usize = 5;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
+/// `ver || kid`.
+pub(crate) const HEADER_LEN: usize = 5;
+pub(crate) const NONCE_LEN: usize = 12;
 /// Bytes a sealed entry adds to the codec's bytes.
-pub(crate) const SEAL_OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+pub(crate) const SEAL_OVERHEAD: usize = HEADER_LEN + NONCE_LEN + AEAD_TAG_LEN;
+
+/// The longest entry payload a cache with this codec limit ever writes; anything longer read
+/// back from a store was not written by such a cache, and is refused before it is copied or
+/// decrypted (a forged 64 MiB entry would otherwise cost its size several times over).
+pub(crate) fn max_payload_len(codec_max_bytes: usize, sealed: bool) -> usize {
+    let overhead = if sealed { SEAL_OVERHEAD } else { 0 };
+    codec_max_bytes.saturating_add(overhead)
+}
 
 /// One stored value: a fixed header, then the payload (the codec's JSON, or the sealed layout
 /// above), in a single shared allocation, so a hit follows one pointer to both the lifetimes and
@@ -176,204 +179,9 @@ pub(crate) fn from_wire(wire: &[u8]) -> Option<Stored> {
     Some(store(&meta, payload))
 }
 
-/// What an entry is bound to.
-pub(crate) struct Binding<'a> {
-    pub(crate) namespace: &'a str,
-    pub(crate) generation: u64,
-    /// The codec's JSON of the key.
-    pub(crate) key: &'a [u8],
-    /// For an entry of a shared store: what else it is bound to (and the `0x35` layout).
-    pub(crate) shared: Option<SharedBinding<'a>>,
-}
-
-/// The extra binding of a shared store's entry.
-pub(crate) struct SharedBinding<'a> {
-    /// The store's key prefix.
-    pub(crate) prefix: &'a str,
-    /// The entry's lifetimes, as [`wire_times`] lays them out.
-    pub(crate) times: [u8; WIRE_TIMES_LEN],
-}
-
-impl Binding<'_> {
-    fn version(&self) -> u8 {
-        match self.shared {
-            None => SEALED_V1,
-            Some(_) => SEALED_SHARED_V1,
-        }
-    }
-}
-
-fn aad(header: &[u8], b: &Binding<'_>) -> Vec<u8> {
-    let generation = b.generation.to_be_bytes();
-    let local: [&[u8]; 5];
-    let shared: [&[u8]; 7];
-    let items: &[&[u8]] = match &b.shared {
-        None => {
-            local = [
-                AAD_LABEL,
-                header,
-                b.namespace.as_bytes(),
-                &generation,
-                b.key,
-            ];
-            &local
-        }
-        Some(s) => {
-            shared = [
-                SHARED_AAD_LABEL,
-                header,
-                s.prefix.as_bytes(),
-                b.namespace.as_bytes(),
-                &generation,
-                b.key,
-                &s.times,
-            ];
-            &shared
-        }
-    };
-    let len = items.iter().map(|i| 8 + i.len()).sum::<usize>() + 8;
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&le64(items.len()));
-    for item in items {
-        out.extend_from_slice(&le64(item.len()));
-        out.extend_from_slice(item);
-    }
-    out
-}
-
-/// Seal `plaintext` under the ring's primary cache key.
-pub(crate) fn seal(
-    ring: &KeyRing,
-    binding: &Binding<'_>,
-    plaintext: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let key = ring
-        .primary_at(UnixTime::now())
-        .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "the ring has no primary"))?;
-    let mut nonce = [0u8; NONCE_LEN];
-    // AES-GCM-SIV is nonce-misuse resistant; a user-space CSPRNG (as for tokens) is ample.
-    rand::thread_rng().fill_bytes(&mut nonce);
-    seal_with_nonce(key.id, &key.cache, &nonce, binding, plaintext)
-}
-
-fn seal_with_nonce(
-    kid: KeyId,
-    cipher: &aes_gcm_siv::Aes256GcmSiv,
-    nonce: &[u8; NONCE_LEN],
-    binding: &Binding<'_>,
-    plaintext: &[u8],
-) -> Result<Vec<u8>, Error> {
-    let [k0, k1, k2, k3] = kid.get().to_be_bytes();
-    let header = [binding.version(), k0, k1, k2, k3];
-    let mut out = Vec::with_capacity(SEAL_OVERHEAD + plaintext.len());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(nonce);
-    out.extend_from_slice(plaintext);
-    let crypto_error = || Error::new(ErrorKind::Crypto, "cache entry encryption failed");
-    let body = out
-        .get_mut(HEADER_LEN + NONCE_LEN..)
-        .ok_or_else(crypto_error)?;
-    let tag = cipher
-        .encrypt_in_place_detached(
-            &aes_gcm_siv::Nonce::from(*nonce),
-            &aad(&header, binding),
-            body,
-        )
-        .map_err(|_| crypto_error())?;
-    out.extend_from_slice(&tag);
-    Ok(out)
-}
-
-/// The plaintext of a sealed entry, or `None` if it is malformed, under a key the ring does not
-/// hold, bound to something else, or altered. Never panics: every `None` is a cache miss.
-pub(crate) fn open(ring: &KeyRing, binding: &Binding<'_>, sealed: &[u8]) -> Option<Vec<u8>> {
-    let (header, rest) = sealed.split_first_chunk::<HEADER_LEN>()?;
-    let (nonce, rest) = rest.split_first_chunk::<NONCE_LEN>()?;
-    let (body, tag) = rest.split_last_chunk::<TAG_LEN>()?;
-    let [version, kid @ ..] = header;
-    if *version != binding.version() {
-        return None;
-    }
-    let key = ring.find(KeyId::new(u32::from_be_bytes(*kid)))?;
-    let mut plain = body.to_vec();
-    key.cache
-        .decrypt_in_place_detached(
-            &aes_gcm_siv::Nonce::from(*nonce),
-            &aad(header, binding),
-            &mut plain,
-            &aes_gcm_siv::Tag::from(*tag),
-        )
-        .ok()?;
-    Some(plain)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Key;
-
-    fn test_ring(seed: u8) -> (Key, KeyRing) {
-        let secret: Vec<u8> = (0u8..32)
-            .map(|i| i.wrapping_mul(7).wrapping_add(seed))
-            .collect();
-        let key = Key::try_from(&secret[..]).unwrap();
-        let ring = KeyRing::builder().primary(key.clone()).build().unwrap();
-        (key, ring)
-    }
-
-    fn binding<'a>(ns: &'a str, generation: u64, key: &'a [u8]) -> Binding<'a> {
-        Binding {
-            namespace: ns,
-            generation,
-            key,
-            shared: None,
-        }
-    }
-
-    #[test]
-    fn round_trips_and_has_the_documented_layout() {
-        let (key, ring) = test_ring(1);
-        let b = binding("users", 3, b"42");
-        let sealed = seal(&ring, &b, br#"{"a":1}"#).unwrap();
-        assert_eq!(sealed.len(), SEAL_OVERHEAD + 7);
-        assert_eq!(sealed[0], SEALED_V1);
-        assert_eq!(sealed[1..5], key.id().get().to_be_bytes());
-        assert_eq!(open(&ring, &b, &sealed).unwrap(), br#"{"a":1}"#);
-    }
-
-    #[test]
-    fn pinned_vector() {
-        // A fixed key, nonce and binding: changing the layout, the AAD or the subkey derivation
-        // changes these bytes, and breaks entries in a shared store.
-        let (_, ring) = test_ring(1);
-        let k = ring.primary_at(UnixTime::EPOCH).unwrap();
-        let b = binding("ns", 1, b"\"k\"");
-        let sealed = seal_with_nonce(k.id, &k.cache, &[9; 12], &b, b"true").unwrap();
-        assert_eq!(open(&ring, &b, &sealed).unwrap(), b"true");
-        let expected_aad = {
-            let mut v = Vec::new();
-            v.extend_from_slice(&5u64.to_le_bytes());
-            for item in [
-                AAD_LABEL,
-                &sealed[..5],
-                b"ns",
-                &1u64.to_be_bytes(),
-                b"\"k\"",
-            ] {
-                v.extend_from_slice(&(item.len() as u64).to_le_bytes());
-                v.extend_from_slice(item);
-            }
-            v
-        };
-        assert_eq!(aad(&sealed[..5], &b), expected_aad);
-        assert_eq!(hex::encode(&sealed), PINNED_ENTRY);
-    }
-
-    /// Computed independently (Python `cryptography`: HKDF-SHA256 and AESGCMSIV) from the layout
-    /// in the module docs: secret `(7 * i + 1) mod 256` for `i` in 0..32 (key id `abf9acea`),
-    /// nonce `09` x 12, namespace `ns`, generation 1, key `"k"`, value `true`.
-    const PINNED_ENTRY: &str =
-        "34abf9acea09090909090909090909090948a2a4dbc0951402d0cb1e83845be16d964d1ff8";
 
     #[test]
     fn header_round_trips_and_short_entries_do_not_parse() {
@@ -391,38 +199,6 @@ mod tests {
         }
         assert_eq!(weight(&e[..3]), u32::MAX);
         assert_eq!(nanos(Duration::MAX), u64::MAX);
-    }
-
-    fn shared<'a>(ns: &'a str, key: &'a [u8], fresh: u64, stale: u64) -> Binding<'a> {
-        Binding {
-            namespace: ns,
-            generation: 2,
-            key,
-            shared: Some(SharedBinding {
-                prefix: "app",
-                times: wire_times(fresh, stale),
-            }),
-        }
-    }
-
-    #[test]
-    fn shared_entries_bind_their_lifetimes_and_prefix() {
-        let (_, ring) = test_ring(1);
-        let b = shared("users", b"42", 10, 20);
-        let sealed = seal(&ring, &b, b"[1]").unwrap();
-        assert_eq!(sealed[0], SEALED_SHARED_V1);
-        assert_eq!(open(&ring, &b, &sealed).unwrap(), b"[1]");
-        // Extending the life, or another prefix, or reading it as an in-memory entry: a miss.
-        assert!(open(&ring, &shared("users", b"42", 11, 20), &sealed).is_none());
-        assert!(open(&ring, &shared("users", b"42", 10, 21), &sealed).is_none());
-        let mut other_prefix = shared("users", b"42", 10, 20);
-        if let Some(s) = other_prefix.shared.as_mut() {
-            s.prefix = "other";
-        }
-        assert!(open(&ring, &other_prefix, &sealed).is_none());
-        assert!(open(&ring, &binding("users", 2, b"42"), &sealed).is_none());
-        let local = seal(&ring, &binding("users", 2, b"42"), b"[1]").unwrap();
-        assert!(open(&ring, &b, &local).is_none());
     }
 
     #[test]
@@ -450,26 +226,9 @@ mod tests {
     }
 
     #[test]
-    fn any_change_is_a_miss() {
-        let (_, ring) = test_ring(1);
-        let (_, other) = test_ring(2);
-        let b = binding("users", 3, b"42");
-        let sealed = seal(&ring, &b, b"[1,2,3]").unwrap();
-        assert!(open(&other, &b, &sealed).is_none(), "another ring");
-        for wrong in [
-            binding("user", 3, b"42"),
-            binding("users", 4, b"42"),
-            binding("users", 3, b"43"),
-        ] {
-            assert!(open(&ring, &wrong, &sealed).is_none());
-        }
-        for i in 0..sealed.len() {
-            let mut bad = sealed.clone();
-            bad[i] ^= 1;
-            assert!(open(&ring, &b, &bad).is_none(), "byte {i}");
-        }
-        for len in 0..sealed.len() {
-            assert!(open(&ring, &b, &sealed[..len]).is_none(), "length {len}");
-        }
+    fn the_payload_bound_is_the_codec_limit_plus_the_seal() {
+        assert_eq!(max_payload_len(16 << 10, false), 16 << 10);
+        assert_eq!(max_payload_len(16 << 10, true), (16 << 10) + 33);
+        assert_eq!(max_payload_len(usize::MAX, true), usize::MAX);
     }
 }

@@ -12,19 +12,21 @@ use redis::{Client, RedisError, RedisResult, Script};
 
 use super::clock::{CacheClock, UnixCacheClock};
 use super::entry;
-use super::store::{
-    Backend, Found, NamespaceRef, Store, StoreError, StoreErrorKind, Target, Write, Written,
-};
-use super::{Cache, CacheBuilder, CacheKey, Counters};
+use super::stats::Counters;
+use super::store::{Backend, Found, NamespaceRef, Store, Target, Write, Written};
+use super::{Cache, CacheBuilder, CacheKey};
 use crate::error::{Error, ErrorKind};
 
 /// Store an entry, unless it is an insert for a generation that is no longer current; release
-/// the creation lock if the caller holds it.
+/// the creation lock if the caller holds it. The generation is read with `GETRANGE` up to one
+/// byte past the longest `u64`, as everywhere here, so a forged generation of any length costs
+/// at most 21 bytes to return and is refused by [`parse_generation`].
 ///
 /// KEYS: generation, entry, lock. ARGV: value, lifetime (ms), generation, "1" to check the
 /// generation, lock owner ("" for none). Returns `{stored (0/1), current generation}`.
 const WRITE: &str = r"
-local g = redis.call('GET', KEYS[1]) or '0'
+local g = redis.call('GETRANGE', KEYS[1], 0, 20)
+if g == '' then g = '0' end
 local stored = 0
 if ARGV[4] ~= '1' or g == ARGV[3] then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
@@ -50,7 +52,8 @@ return 0
 ///
 /// KEYS: generation. ARGV: entry key up to the generation, entry key after it.
 const REMOVE: &str = r"
-local g = redis.call('GET', KEYS[1]) or '0'
+local g = redis.call('GETRANGE', KEYS[1], 0, 20)
+if g == '' then g = '0' end
 return redis.call('DEL', ARGV[1] .. g .. ARGV[2])
 ";
 
@@ -116,10 +119,14 @@ const RELEASE_TIMEOUT: Duration = Duration::from_secs(1);
 ///
 /// # Operations
 ///
-/// - **Read** (every lookup): one `MGET P:gen:… P:cache:…:G:…` with the generation last seen by
-///   this process. If the generation returned is that `G`, the entry is the current one; if not
-///   (another process cleared the namespace), the read is repeated once at the new generation.
-///   One round trip, atomic, no Lua on the hot path.
+/// - **Read** (every lookup): one `MULTI`/`EXEC` of `GETRANGE P:gen:…` and
+///   `GETRANGE P:cache:…:G:…` with the generation last seen by this process, each bounded: a
+///   generation to 21 bytes, an entry to one byte more than the longest entry this cache writes
+///   (the codec's limit, the seal and the lifetimes), so a forged value of any size costs a
+///   bounded read and is refused unread ([`CacheStats::oversized`](super::CacheStats::oversized)).
+///   If the generation returned is that `G`, the entry is the current one; if not (another
+///   process cleared the namespace), the read is repeated once at the new generation. One round
+///   trip, atomic, no Lua on the hot path.
 /// - **Write**: a Lua script stores the entry with `PX` = TTL + grace (Redis's expiry is only a
 ///   backstop: freshness and grace are decided from the lifetimes inside the entry, on the cache's
 ///   clock), refuses an insert whose generation is no longer current (the caller re-seals for the
@@ -266,6 +273,10 @@ impl RedisStore {
     pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(5);
     /// Default pause after a failure before Redis is tried again.
     pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+    /// The longest timeout, lock TTL, lock wait or retry pause accepted: a day. Each is a wait a
+    /// request may sit through; longer is a mistake (`Duration::MAX` would overflow the clock
+    /// arithmetic it feeds), refused when the store is built.
+    pub const MAX_SETTING: Duration = Duration::from_secs(24 * 60 * 60);
 
     /// Start configuring a store for the server at `url` (`redis://[user:password@]host:port/db`;
     /// `rediss://` is not compiled in).
@@ -321,17 +332,17 @@ impl RedisStore {
         operation: &'static str,
         timeout: Duration,
         call: impl Future<Output = RedisResult<T>>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            return Err(Error::new(
+                ErrorKind::StoreUnavailable,
                 "no Tokio runtime to run the Redis client on",
             ));
         }
         let breaker = &self.inner.breaker;
         if breaker.is_open() {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            return Err(Error::new(
+                ErrorKind::StoreUnavailable,
                 "Redis failed recently; not retried yet",
             ));
         }
@@ -341,12 +352,12 @@ impl RedisStore {
                 return Ok(value);
             }
             Ok(Err(e)) => classify(&e),
-            Err(_) => StoreError::new(
-                StoreErrorKind::Timeout,
+            Err(_) => Error::new(
+                ErrorKind::StoreTimeout,
                 format!("Redis did not answer {operation} within {timeout:?}"),
             ),
         };
-        if error.kind() != StoreErrorKind::Protocol {
+        if error.kind() != ErrorKind::StoreProtocol {
             breaker.trip(&self.inner.addr, operation, &error);
         }
         Err(error)
@@ -364,10 +375,10 @@ impl RedisStore {
         keyed(&self.inner.prefix, kind, ns, generation, key_json)
     }
 
-    fn key_json<'a, K>(target: &Target<'a, K>) -> Result<&'a [u8], StoreError> {
+    fn key_json<'a, K>(target: &Target<'a, K>) -> Result<&'a [u8], Error> {
         target.key_json.ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::Protocol,
+            Error::new(
+                ErrorKind::StoreProtocol,
                 "internal: a shared store needs the encoded key",
             )
         })
@@ -387,35 +398,48 @@ fn keyed(prefix: &str, kind: &str, ns: &str, generation: u64, key_json: &[u8]) -
     out
 }
 
+/// The last index `GETRANGE` reads of a generation: `u64::MAX` has 20 digits, so a 21st byte
+/// shows a forged value without reading the rest of it.
+const GENERATION_MAX_DIGITS: i64 = 20;
+
 /// A reply's generation: absent is 0; anything but decimal digits is an error, not a guess.
-fn parse_generation(raw: Option<&[u8]>) -> Result<u64, StoreError> {
+fn parse_generation(raw: Option<&[u8]>) -> Result<u64, Error> {
     let Some(raw) = raw else { return Ok(0) };
+    if raw.len() > 20 {
+        return Err(Error::new(
+            ErrorKind::StoreProtocol,
+            "a namespace generation in Redis is longer than any number",
+        ));
+    }
     std::str::from_utf8(raw)
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| {
-            StoreError::new(
-                StoreErrorKind::Protocol,
+            Error::new(
+                ErrorKind::StoreProtocol,
                 "a namespace generation in Redis is not a number",
             )
         })
 }
 
-fn classify(e: &RedisError) -> StoreError {
+fn classify(e: &RedisError) -> Error {
     let kind = if e.is_timeout() {
-        StoreErrorKind::Timeout
+        ErrorKind::StoreTimeout
     } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
-        StoreErrorKind::Unavailable
+        ErrorKind::StoreUnavailable
     } else {
-        StoreErrorKind::Protocol
+        ErrorKind::StoreProtocol
     };
     // The kind and category only: a server's error text may quote what it was sent.
-    StoreError::new(kind, format!("Redis error ({:?})", e.kind()))
+    Error::new(kind, format!("Redis error ({:?})", e.kind()))
 }
 
 fn millis(d: Duration) -> u64 {
-    // Redis refuses PX 0; round up so a sub-millisecond lifetime still lives briefly.
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+    // Redis refuses PX 0; round up so a sub-millisecond lifetime still lives briefly. Redis also
+    // refuses an expiry past its own clock's range: a per-call TTL (insert_with_ttl) is not
+    // validated by any builder, so cap it at the longest lifetime a builder accepts.
+    let capped = d.min(Cache::MAX_LIFETIME.saturating_mul(2));
+    u64::try_from(capped.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl RedisStoreBuilder {
@@ -466,18 +490,30 @@ impl RedisStoreBuilder {
         self
     }
 
-    fn validate(&self) -> Result<(), StoreError> {
-        let bad = |what: &str| {
-            Err(StoreError::new(
-                StoreErrorKind::Protocol,
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |what: String| {
+            Err(Error::new(
+                ErrorKind::InvalidConfig,
                 format!("invalid Redis store setting: {what}"),
             ))
         };
         if self.prefix.is_empty() || self.prefix.contains(char::is_whitespace) {
-            return bad("the prefix must be non-empty and without spaces");
+            return bad("the prefix must be non-empty and without spaces".into());
         }
-        if self.op_timeout.is_zero() || self.connect_timeout.is_zero() || self.lock_ttl.is_zero() {
-            return bad("timeouts and the lock TTL must be positive");
+        let settings = [
+            ("op_timeout", self.op_timeout, true),
+            ("connect_timeout", self.connect_timeout, true),
+            ("lock_ttl", self.lock_ttl, true),
+            ("lock_wait", self.lock_wait, false),
+            ("retry_after", self.retry_after, false),
+        ];
+        for (name, value, positive) in settings {
+            if positive && value.is_zero() {
+                return bad(format!("{name} must be positive"));
+            }
+            if value > RedisStore::MAX_SETTING {
+                return bad(format!("{name} is longer than a day"));
+            }
         }
         Ok(())
     }
@@ -512,14 +548,14 @@ impl RedisStoreBuilder {
     /// Connect now, and fail if Redis cannot be reached within the connect timeout.
     ///
     /// # Errors
-    /// [`StoreErrorKind::Unavailable`] or [`StoreErrorKind::Timeout`] if the server cannot be
-    /// reached; [`StoreErrorKind::Protocol`] for an invalid setting (an empty prefix, a zero
+    /// [`ErrorKind::StoreUnavailable`] or [`ErrorKind::StoreTimeout`] if the server cannot be
+    /// reached; [`ErrorKind::StoreProtocol`] for an invalid setting (an empty prefix, a zero
     /// timeout).
-    pub async fn connect(self) -> Result<RedisStore, StoreError> {
+    pub async fn connect(self) -> Result<RedisStore, Error> {
         self.validate()?;
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            return Err(Error::new(
+                ErrorKind::StoreUnavailable,
                 "connect needs a Tokio runtime",
             ));
         }
@@ -528,8 +564,8 @@ impl RedisStoreBuilder {
         match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(conn)) => Ok(self.finish(conn)),
             Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
+            Err(_) => Err(Error::new(
+                ErrorKind::StoreTimeout,
                 format!("could not connect to Redis at {}", self.addr),
             )),
         }
@@ -539,13 +575,13 @@ impl RedisStoreBuilder {
     /// (every call degrades until it is reachable). Must be called within a Tokio runtime.
     ///
     /// # Errors
-    /// As [`connect`](Self::connect) for invalid settings; [`StoreErrorKind::Unavailable`]
+    /// As [`connect`](Self::connect) for invalid settings; [`ErrorKind::StoreUnavailable`]
     /// outside a Tokio runtime.
-    pub fn connect_lazy(self) -> Result<RedisStore, StoreError> {
+    pub fn connect_lazy(self) -> Result<RedisStore, Error> {
         self.validate()?;
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            return Err(Error::new(
+                ErrorKind::StoreUnavailable,
                 "connect_lazy needs a Tokio runtime",
             ));
         }
@@ -586,29 +622,45 @@ impl Backend for RedisStore {
         &self.inner.prefix
     }
 
-    async fn read<K: CacheKey>(&self, target: &Target<'_, K>) -> Result<Found, StoreError> {
+    async fn read<K: CacheKey>(&self, target: &Target<'_, K>) -> Result<Found, Error> {
         let key_json = Self::key_json(target)?;
         let ns = target.ns.name;
         let generation_key = self.generation_key(ns);
         let mut seen = target.ns.generation.load(Ordering::Acquire);
+        // A hostile value is refused by its length before any of it is kept: Redis returns at
+        // most one byte more than the longest entry this cache writes.
+        let max_wire = entry::WIRE_TIMES_LEN.saturating_add(target.max_payload);
+        let last = i64::try_from(max_wire).unwrap_or(i64::MAX);
         let mut attempts = 0;
         loop {
             let entry_key = self.keyed("cache", ns, seen, key_json);
             let mut conn = self.inner.conn.clone();
-            let (generation, entry): (Option<Vec<u8>>, Option<Vec<u8>>) = self
+            let (generation, entry): (Vec<u8>, Vec<u8>) = self
                 .run("read", self.inner.op_timeout, async {
-                    redis::cmd("MGET")
+                    redis::pipe()
+                        .atomic()
+                        .cmd("GETRANGE")
                         .arg(&generation_key)
+                        .arg(0)
+                        .arg(GENERATION_MAX_DIGITS)
+                        .cmd("GETRANGE")
                         .arg(&entry_key)
+                        .arg(0)
+                        .arg(last)
                         .query_async(&mut conn)
                         .await
                 })
                 .await?;
-            let generation = parse_generation(generation.as_deref())?;
+            let generation =
+                parse_generation(Some(generation.as_slice()).filter(|g| !g.is_empty()))?;
             if generation == seen {
+                let oversized = entry.len() > max_wire;
                 return Ok(Found {
                     generation,
-                    entry: entry.as_deref().and_then(entry::from_wire),
+                    // Absent and empty read alike (`GETRANGE` cannot tell them apart): an empty
+                    // value is too short to be an entry anyway.
+                    entry: (!oversized).then(|| entry::from_wire(&entry)).flatten(),
+                    oversized,
                 });
             }
             // Another process cleared the namespace (or the server lost it): follow the store.
@@ -620,6 +672,7 @@ impl Backend for RedisStore {
                 return Ok(Found {
                     generation,
                     entry: None,
+                    oversized: false,
                 });
             }
             seen = generation;
@@ -630,12 +683,11 @@ impl Backend for RedisStore {
         &self,
         target: &Target<'_, K>,
         write: Write<'_, RedisLock>,
-    ) -> Result<Written, StoreError> {
+    ) -> Result<Written, Error> {
         let key_json = Self::key_json(target)?;
         let ns = target.ns.name;
-        let wire = entry::to_wire(write.entry).ok_or_else(|| {
-            StoreError::new(StoreErrorKind::Protocol, "internal: a malformed entry")
-        })?;
+        let wire = entry::to_wire(write.entry)
+            .ok_or_else(|| Error::new(ErrorKind::StoreProtocol, "internal: a malformed entry"))?;
         let entry_key = self.keyed("cache", ns, write.generation, key_json);
         let (lock_key, owner) = match &write.lock {
             Some(lock) => (lock.key.clone(), lock.owner.clone()),
@@ -671,7 +723,7 @@ impl Backend for RedisStore {
         })
     }
 
-    async fn remove<K: CacheKey>(&self, target: &Target<'_, K>) -> Result<(), StoreError> {
+    async fn remove<K: CacheKey>(&self, target: &Target<'_, K>) -> Result<(), Error> {
         let key_json = Self::key_json(target)?;
         let ns = target.ns.name;
         let before = format!("{}:", self.key("cache", ns)).into_bytes();
@@ -692,20 +744,25 @@ impl Backend for RedisStore {
         Ok(())
     }
 
-    async fn generation(&self, ns: &NamespaceRef<'_>) -> Result<u64, StoreError> {
+    async fn generation(&self, ns: &NamespaceRef<'_>) -> Result<u64, Error> {
         let mut conn = self.inner.conn.clone();
         let key = self.generation_key(ns.name);
-        let raw: Option<Vec<u8>> = self
+        let raw: Vec<u8> = self
             .run("generation", self.inner.op_timeout, async {
-                redis::cmd("GET").arg(&key).query_async(&mut conn).await
+                redis::cmd("GETRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(GENERATION_MAX_DIGITS)
+                    .query_async(&mut conn)
+                    .await
             })
             .await?;
-        let generation = parse_generation(raw.as_deref())?;
+        let generation = parse_generation(Some(raw.as_slice()).filter(|g| !g.is_empty()))?;
         ns.generation.store(generation, Ordering::Release);
         Ok(generation)
     }
 
-    async fn clear(&self, ns: &NamespaceRef<'_>) -> Result<(), StoreError> {
+    async fn clear(&self, ns: &NamespaceRef<'_>) -> Result<(), Error> {
         let mut conn = self.inner.conn.clone();
         let key = self.generation_key(ns.name);
         let generation: u64 = self
@@ -721,7 +778,7 @@ impl Backend for RedisStore {
         &self,
         target: &Target<'_, K>,
         generation: u64,
-    ) -> Result<Option<RedisLock>, StoreError> {
+    ) -> Result<Option<RedisLock>, Error> {
         let key_json = Self::key_json(target)?;
         let key = self.keyed("lock", target.ns.name, generation, key_json);
         let mut token = [0u8; 16];
@@ -749,7 +806,7 @@ impl Backend for RedisStore {
 
     async fn unlock(&self, lock: RedisLock) {
         let mut conn = self.inner.conn.clone();
-        let released: Result<i64, StoreError> = self
+        let released: Result<i64, Error> = self
             .run("unlock", self.inner.op_timeout, async {
                 self.inner
                     .unlock
@@ -824,7 +881,7 @@ impl Breaker {
         self.now() < self.open_until.load(Ordering::Relaxed)
     }
 
-    fn trip(&self, addr: &str, operation: &'static str, error: &StoreError) {
+    fn trip(&self, addr: &str, operation: &'static str, error: &Error) {
         let until = self.now().saturating_add(entry::nanos(self.retry_after));
         self.open_until.store(until, Ordering::Relaxed);
         if !self.down.swap(true, Ordering::Relaxed) {
@@ -886,7 +943,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse_generation(Some(bad)).map_err(|e| e.kind()),
-                Err(StoreErrorKind::Protocol)
+                Err(ErrorKind::StoreProtocol)
             );
         }
         assert_eq!(millis(Duration::ZERO), 1);

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::cache::{RedisStore, StoreError, StoreErrorKind};
+use crate::cache::RedisStore;
 use crate::clock::UnixTime;
 use crate::error::{Error, ErrorKind};
 use crate::revocation::{RevocationState, RevocationStore, StoreFuture};
@@ -73,16 +73,6 @@ impl RedisRevocations {
     }
 }
 
-/// The cache's store errors, in the crate's error type.
-fn from_store(e: StoreError) -> Error {
-    let kind = match e.kind() {
-        StoreErrorKind::Timeout => ErrorKind::StoreTimeout,
-        StoreErrorKind::Unavailable => ErrorKind::StoreUnavailable,
-        _ => ErrorKind::StoreProtocol,
-    };
-    Error::new(kind, e.message().to_owned())
-}
-
 fn parse_counter(raw: Option<String>) -> Result<u64, Error> {
     match raw {
         None => Ok(0),
@@ -120,7 +110,6 @@ impl RevocationStore for RedisRevocations {
                         .await
                 })
                 .await
-                .map_err(from_store)
         })
     }
 
@@ -145,8 +134,7 @@ impl RevocationStore for RedisRevocations {
                 .run("revocation check", self.timeout, async {
                     redis::cmd("MGET").arg(&keys).query_async(&mut conn).await
                 })
-                .await
-                .map_err(from_store)?;
+                .await?;
             if values.len() != keys.len() {
                 return Err(Error::new(
                     ErrorKind::StoreProtocol,
@@ -170,8 +158,7 @@ impl RevocationStore for RedisRevocations {
                 .run("user generation", self.timeout, async {
                     redis::cmd("GET").arg(&key).query_async(&mut conn).await
                 })
-                .await
-                .map_err(from_store)?;
+                .await?;
             parse_counter(raw)
         })
     }
@@ -185,7 +172,6 @@ impl RevocationStore for RedisRevocations {
                     redis::cmd("INCR").arg(&key).query_async(&mut conn).await
                 })
                 .await
-                .map_err(from_store)
         })
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use super::builder::check_lifetime;
 use super::{Cache, CacheBuilder, CacheClock};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
@@ -66,6 +67,11 @@ impl NamespaceConfig {
                 ErrorKind::InvalidConfig,
                 format!("namespace {name:?}: the TTL must be positive"),
             ));
+        }
+        for (what, d) in [("TTL", self.ttl), ("grace period", self.grace)] {
+            if let Some(d) = d {
+                check_lifetime(&format!("namespace {name:?}: the {what}"), d)?;
+            }
         }
         Ok(())
     }

@@ -1,24 +1,24 @@
 //! The stores under the cache: see [`Store`].
 
-use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::future::{ready, Future};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::clock::{CacheClock, SystemCacheClock};
+use super::clock::CacheClock;
 use super::entry::Stored;
-use super::key::{PassThrough, ProbeKey, StoreKey};
+use super::key::ProbeKey;
 use super::CacheKey;
+use crate::error::Error;
 
 /// Where a [`Cache`](super::Cache) keeps its entries, namespace generations and creation locks.
 /// Sealed: the operations are internal to this crate.
 ///
 /// A [`Cache`](super::Cache) is generic over its [`Store`]. Two exist:
 ///
-/// - [`MemoryStore`] (the default): the bounded in-process store. Generations are atomic counters,
+/// - [`MemoryStore`](super::MemoryStore) (the default): the bounded in-process store. Generations are atomic counters,
 ///   single-flight is the in-process flight map, nothing can fail, and every operation is
 ///   immediate, so the cache's synchronous API ([`Namespace::get`](super::Namespace::get),
 ///   [`get_or_create`](super::Namespace::get_or_create), ...) exists for this store only.
@@ -44,70 +44,6 @@ use super::CacheKey;
 /// is always granted: its flight map already admits one creator).
 pub trait Store: Backend + fmt::Debug {}
 
-/// Why a store operation failed. The cache itself never returns it from a lookup (a failing store
-/// degrades to calling the creator); the operations whose failure the caller must know about
-/// ([`Namespace::invalidate_async`](super::Namespace::invalidate_async),
-/// [`clear_async`](super::Namespace::clear_async), connecting) return it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StoreError {
-    kind: StoreErrorKind,
-    message: Cow<'static, str>,
-}
-
-/// What kind of store failure happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StoreErrorKind {
-    /// The operation did not complete within the configured timeout.
-    Timeout,
-    /// The store could not be reached (connection refused or lost, a recent failure still
-    /// cooling down, or no Tokio runtime to run on).
-    Unavailable,
-    /// The store answered something unexpected (an error reply, a malformed generation).
-    Protocol,
-}
-
-impl StoreError {
-    pub(crate) fn new(kind: StoreErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
-        StoreError {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// What kind of failure.
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
-    }
-
-    /// A human-readable explanation (never a value, a key or a credential).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Debug for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreError")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .finish()
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            StoreErrorKind::Timeout => "timeout",
-            StoreErrorKind::Unavailable => "unavailable",
-            StoreErrorKind::Protocol => "protocol",
-        };
-        write!(f, "cache store {kind}: {}", self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
 /// A namespace as the store sees it.
 pub struct NamespaceRef<'a> {
     /// The namespace's number in this process (the in-memory store's key).
@@ -127,6 +63,13 @@ pub struct Target<'a, K> {
     /// The codec's JSON of the key: always present for a shared store (its entries are named by
     /// it), and for a sealed cache (entries are bound to it).
     pub(crate) key_json: Option<&'a [u8]>,
+    /// The longest entry payload this cache writes (`entry::max_payload_len`): a shared store
+    /// refuses a longer one unread, as [`Found::oversized`].
+    #[cfg_attr(
+        not(feature = "redis"),
+        expect(dead_code, reason = "read by shared stores")
+    )]
+    pub(crate) max_payload: usize,
 }
 
 impl fmt::Debug for NamespaceRef<'_> {
@@ -160,6 +103,9 @@ impl<K: CacheKey> Target<'_, K> {
 pub struct Found {
     pub(crate) generation: u64,
     pub(crate) entry: Option<Stored>,
+    /// The store held an entry longer than [`Target::max_payload`]: refused before it was
+    /// copied or opened, and reported as absent.
+    pub(crate) oversized: bool,
 }
 
 /// An entry to write.
@@ -219,36 +165,33 @@ pub trait Backend: Send + Sync + 'static {
     fn read<K: CacheKey>(
         &self,
         target: &Target<'_, K>,
-    ) -> impl Future<Output = Result<Found, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Found, Error>> + Send;
 
     /// Store an entry (and release the lock it carries).
     fn write<K: CacheKey>(
         &self,
         target: &Target<'_, K>,
         write: Write<'_, Self::Lock>,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Written, Error>> + Send;
 
     /// Remove the key's entry at the current generation.
     fn remove<K: CacheKey>(
         &self,
         target: &Target<'_, K>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The namespace's current generation.
-    fn generation(
-        &self,
-        ns: &NamespaceRef<'_>,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn generation(&self, ns: &NamespaceRef<'_>) -> impl Future<Output = Result<u64, Error>> + Send;
 
     /// Move the namespace to a new generation: O(1), no entry is touched.
-    fn clear(&self, ns: &NamespaceRef<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn clear(&self, ns: &NamespaceRef<'_>) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Take the creation lock for a key at a generation: `None` while another process holds it.
     fn try_lock<K: CacheKey>(
         &self,
         target: &Target<'_, K>,
         generation: u64,
-    ) -> impl Future<Output = Result<Option<Self::Lock>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Self::Lock>, Error>> + Send;
 
     /// Release a lock without writing (the creator failed). Best effort: a lock that cannot be
     /// released expires by itself.
@@ -259,100 +202,4 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Wait before the `attempt`-th look at another process's creation.
     fn pause(&self, attempt: u32) -> impl Future<Output = ()> + Send;
-}
-
-/// The bounded in-process store: a [`moka`] cache weighed by bytes (see the
-/// [module docs](super#choice-of-store)). The default store of [`Cache`](super::Cache); it is
-/// built by [`CacheBuilder::build`](super::CacheBuilder::build) from the builder's capacity.
-pub struct MemoryStore {
-    pub(crate) moka: moka::sync::Cache<StoreKey, Stored, PassThrough>,
-    pub(crate) capacity: u64,
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore")
-            .field("capacity_bytes", &self.capacity)
-            .field("weighted_size", &self.moka.weighted_size())
-            .finish()
-    }
-}
-
-impl Store for MemoryStore {}
-
-impl Backend for MemoryStore {
-    const SHARED: bool = false;
-    type Lock = ();
-
-    fn default_clock(&self) -> Arc<dyn CacheClock> {
-        Arc::new(SystemCacheClock::new())
-    }
-
-    fn prefix(&self) -> &str {
-        ""
-    }
-
-    fn read<K: CacheKey>(
-        &self,
-        target: &Target<'_, K>,
-    ) -> impl Future<Output = Result<Found, StoreError>> + Send {
-        let generation = target.ns.generation.load(Ordering::Acquire);
-        let entry = self.moka.get(target.probe(generation).erased());
-        ready(Ok(Found { generation, entry }))
-    }
-
-    fn write<K: CacheKey>(
-        &self,
-        target: &Target<'_, K>,
-        write: Write<'_, ()>,
-    ) -> impl Future<Output = Result<Written, StoreError>> + Send {
-        // Always stored, as the blocking API does: an insert's generation was read just before.
-        self.moka.insert(
-            target.probe(write.generation).store_key(),
-            Arc::clone(write.entry),
-        );
-        ready(Ok(Written::Stored))
-    }
-
-    fn remove<K: CacheKey>(
-        &self,
-        target: &Target<'_, K>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let generation = target.ns.generation.load(Ordering::Acquire);
-        self.moka.invalidate(target.probe(generation).erased());
-        ready(Ok(()))
-    }
-
-    fn generation(
-        &self,
-        ns: &NamespaceRef<'_>,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        ready(Ok(ns.generation.load(Ordering::Acquire)))
-    }
-
-    fn clear(&self, ns: &NamespaceRef<'_>) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ns.generation.fetch_add(1, Ordering::AcqRel);
-        ready(Ok(()))
-    }
-
-    fn try_lock<K: CacheKey>(
-        &self,
-        _target: &Target<'_, K>,
-        _generation: u64,
-    ) -> impl Future<Output = Result<Option<()>, StoreError>> + Send {
-        // The flight map already admits one creator per key in this process, the only one.
-        ready(Ok(Some(())))
-    }
-
-    fn unlock(&self, _lock: ()) -> impl Future<Output = ()> + Send {
-        ready(())
-    }
-
-    fn lock_wait(&self) -> Duration {
-        Duration::ZERO
-    }
-
-    fn pause(&self, _attempt: u32) -> impl Future<Output = ()> + Send {
-        ready(())
-    }
 }
