@@ -1049,6 +1049,71 @@ fn debug_output_holds_no_keys_values_or_secrets() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Extreme settings (issue 17, item 3)
+// ---------------------------------------------------------------------------------------------
+
+/// Durations at and around every edge: zero, the largest, the limit and one past it, and any.
+fn extreme_duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::MAX),
+        Just(Cache::MAX_LIFETIME),
+        Just(Cache::MAX_LIFETIME + Duration::from_nanos(1)),
+        any::<u64>().prop_map(Duration::from_secs),
+        any::<u64>().prop_map(Duration::from_nanos),
+        (any::<u64>(), 0..1_000_000_000u32).prop_map(|(s, n)| Duration::new(s, n)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Every Duration setting of the cache builder (and of a namespace's configuration) is
+    /// either refused with `InvalidConfig` or works, at build and in use: nothing panics, and a
+    /// lifetime too long to honour is refused rather than stored. On the old code a TTL or grace
+    /// of `Duration::MAX` built without complaint.
+    #[test]
+    fn extreme_durations_are_refused_with_a_typed_error_or_work(
+        ttl in extreme_duration(),
+        grace in extreme_duration(),
+        ns_ttl in extreme_duration(),
+        ns_grace in extreme_duration(),
+        per_call in extreme_duration(),
+        advance in extreme_duration(),
+    ) {
+        let fits = |d: Duration| d <= Cache::MAX_LIFETIME;
+        let namespace = NamespaceConfig::builder().ttl(ns_ttl).grace(ns_grace).build();
+        let ns_ok = !ns_ttl.is_zero() && fits(ns_ttl) && fits(ns_grace);
+        prop_assert_eq!(namespace.is_ok(), ns_ok);
+        if let Err(e) = &namespace {
+            prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        }
+        let clock = ManualCacheClock::new();
+        let built = Cache::builder()
+            .clock(clock.clone())
+            .ttl(ttl)
+            .grace(grace)
+            .seal_with(KeyRing::generate())
+            .build();
+        prop_assert_eq!(built.is_ok(), !ttl.is_zero() && fits(ttl) && fits(grace));
+        let cache = match built {
+            Ok(cache) => cache,
+            Err(e) => {
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+                return Ok(());
+            }
+        };
+        let ns = cache.namespace::<u8, u8>("n");
+        ns.insert_with_ttl(&1, &1, per_call).unwrap();
+        let _ = ns.get(&1);
+        prop_assert_eq!(ns.get_or_create(&2, || ok(2)).unwrap(), 2);
+        clock.advance(advance);
+        let _ = ns.get(&1);
+        let _ = ns.get_or_create(&2, || ok(3)).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Model-based property test of expiry
 // ---------------------------------------------------------------------------------------------
 

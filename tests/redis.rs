@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use sealed_session::cache::{Cache, RedisStore};
-use sealed_session::{ErrorKind, Key, KeyRing};
+use sealed_session::{Codec, ErrorKind, Key, KeyRing};
 
 #[path = "common/cache_suite.rs"]
 mod cache_suite;
@@ -487,6 +487,102 @@ async fn a_tampered_extended_forged_or_moved_entry_is_a_miss_and_values_are_unre
     assert_eq!(ns.get_async(&ann).await, Some(profile(2)));
 }
 
+/// Issue 17, item 1: a value in Redis is hostile. A 64 MiB forged entry used to be copied twice
+/// and decrypted in full before anything checked its size (about 190 MiB of peak memory in one
+/// `get_async`, with the timeout not bounding the work). It is now refused by its length, read
+/// no further than one byte past the longest entry the cache writes: a miss, counted as
+/// `oversized` and never opened (`decode_failures` does not move; on the old code it did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_64_mib_entry_is_refused_unread_and_the_creator_runs() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let prefix = unique_prefix("huge");
+    let cache = Cache::builder()
+        .store(store(&server, &prefix).await)
+        .seal_with(KeyRing::generate())
+        .ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<String, Profile>("users");
+    let ann = "ann".to_string();
+    ns.insert_async(&ann, &profile(1)).await.unwrap();
+    let mut raw = server.raw();
+    let (key, original) = the_entry(&mut raw, &prefix);
+    // Fresh lifetimes, then 64 MiB of garbage where the sealed payload goes.
+    let mut forged = original[..16].to_vec();
+    forged.resize(64 << 20, 0x35);
+    put(&mut raw, &key, &forged);
+    let before = cache.stats();
+    assert_eq!(ns.get_async(&ann).await, None);
+    let after = cache.stats();
+    assert_eq!(after.oversized, before.oversized + 1, "{after:?}");
+    assert_eq!(
+        after.decode_failures, before.decode_failures,
+        "it was opened: {after:?}"
+    );
+    assert_eq!(after.store_errors, before.store_errors, "{after:?}");
+    // The creator runs, and its value replaces the forgery.
+    let made = ns
+        .get_or_create_async(&ann, || async { ok(profile(2)) })
+        .await;
+    assert_eq!(made.unwrap(), profile(2));
+    assert_eq!(ns.get_async(&ann).await, Some(profile(2)));
+    // One byte over the longest entry this cache writes is refused too; at the limit it is
+    // read (and, being garbage, does not open).
+    let longest = 16 + Codec::new().max_bytes() + 33;
+    for (len, refused) in [(longest + 1, true), (longest, false)] {
+        let mut value = original[..16].to_vec();
+        value.resize(len, 0x35);
+        put(&mut raw, &key, &value);
+        let before = cache.stats();
+        assert_eq!(ns.get_async(&ann).await, None);
+        let after = cache.stats();
+        assert_eq!(
+            after.oversized - before.oversized,
+            u64::from(refused),
+            "{len}"
+        );
+        assert_eq!(
+            after.decode_failures - before.decode_failures,
+            u64::from(!refused),
+            "{len}"
+        );
+    }
+}
+
+/// A forged generation of any length is read no further than 21 bytes and refused as a store
+/// error (the call degrades), not parsed, not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_huge_generation_is_a_store_error_not_a_read() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let prefix = unique_prefix("hugegen");
+    let cache = Cache::builder()
+        .store(store(&server, &prefix).await)
+        .seal_with(KeyRing::generate())
+        .build()
+        .unwrap();
+    let ns = cache.namespace::<u32, u32>("n");
+    ns.insert_async(&1, &1).await.unwrap();
+    let mut raw = server.raw();
+    let generation_key = format!("{prefix}:gen:1:n");
+    put(&mut raw, generation_key.as_bytes(), &vec![b'7'; 16 << 20]);
+    assert_eq!(ns.get_async(&1).await, None);
+    assert_eq!(
+        ns.generation_async().await.unwrap_err().kind(),
+        ErrorKind::StoreProtocol
+    );
+    assert!(cache.stats().store_errors >= 1, "{:?}", cache.stats());
+    assert_eq!(
+        ns.get_or_create_async(&1, || async { ok(2) })
+            .await
+            .unwrap(),
+        2
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_store_refuses_to_build_unsealed_unless_told_and_then_is_readable() {
     let Some(server) = RedisServer::start() else {
@@ -687,6 +783,55 @@ async fn connecting_to_nothing_fails_and_a_lazy_store_degrades() {
         started.elapsed()
     );
     assert!(ns.clear_async().await.is_err());
+}
+
+/// Issue 17, item 3: every Duration setting of the Redis store builder is refused with
+/// `InvalidConfig` when it cannot be honoured, never accepted and later panicking. On the old
+/// code `lock_wait(Duration::MAX)` was accepted, and the first wait on another process's
+/// creation panicked in `Instant::now() + lock_wait`. No server is needed: the store connects
+/// lazily.
+#[test]
+fn extreme_store_durations_are_refused_with_a_typed_error() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    let duration = || {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::MAX),
+            Just(RedisStore::MAX_SETTING),
+            Just(RedisStore::MAX_SETTING + Duration::from_nanos(1)),
+            any::<u64>().prop_map(Duration::from_nanos),
+            any::<u64>().prop_map(Duration::from_secs),
+        ]
+    };
+    let url = format!("redis://127.0.0.1:{}/", free_port());
+    let settings = (duration(), duration(), duration(), duration(), duration());
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
+    runner
+        .run(&settings, |(op, connect, ttl, wait, retry)| {
+            let fits = |d: Duration| d <= RedisStore::MAX_SETTING;
+            let positive = |d: Duration| !d.is_zero() && fits(d);
+            let expected =
+                positive(op) && positive(connect) && positive(ttl) && fits(wait) && fits(retry);
+            let built = RedisStore::builder(&url)
+                .unwrap()
+                .op_timeout(op)
+                .connect_timeout(connect)
+                .lock_ttl(ttl)
+                .lock_wait(wait)
+                .retry_after(retry)
+                .connect_lazy();
+            prop_assert_eq!(built.is_ok(), expected);
+            if let Err(e) = built {
+                prop_assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]

@@ -262,16 +262,8 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
                         tally.count(&inner.counters.stale_serves);
                         return Ok(value);
                     }
-                    if flight.is_led_by_this_thread() {
-                        return Err(CreateError::Reentrant);
-                    }
-                    tally.count(&inner.counters.misses);
-                    bump(&inner.counters.coalesced);
-                    let outcome = match waiting {
-                        Waiting::Blocking => flight.wait(),
-                        Waiting::Async => flight.wait_async().await,
-                    };
-                    if let Some(result) = self.resolve(&probe, target.key_json, outcome) {
+                    let waited = self.wait(&flight, &probe, &target, waiting, &mut tally);
+                    if let Some(result) = waited.await {
                         return result;
                     }
                     continue;
@@ -465,6 +457,28 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
         }
     }
 
+    /// Wait for this process's creation of the key, counted as a coalesced miss; `None` to look
+    /// again (the creator gave up, or made a value of another handle's type).
+    async fn wait<E: Send + Sync + 'static>(
+        &self,
+        flight: &Arc<Flight>,
+        probe: &ProbeKey<'_, K>,
+        target: &Target<'_, K>,
+        waiting: Waiting,
+        tally: &mut Tally,
+    ) -> Option<Result<V, CreateError<E>>> {
+        if flight.is_led_by_this_thread() {
+            return Some(Err(CreateError::Reentrant));
+        }
+        tally.count(&self.cache.counters.misses);
+        bump(&self.cache.counters.coalesced);
+        let outcome = match waiting {
+            Waiting::Blocking => flight.wait(),
+            Waiting::Async => flight.wait_async().await,
+        };
+        self.resolve(probe, target.key_json, outcome)
+    }
+
     /// The store failed: create with single-flight within this process only, and store nothing.
     async fn create_degraded<E, F, Fut>(
         &self,
@@ -491,16 +505,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
                         .await;
                 }
                 Role::Waiter(flight) => {
-                    if flight.is_led_by_this_thread() {
-                        return Err(CreateError::Reentrant);
-                    }
-                    tally.count(&inner.counters.misses);
-                    bump(&inner.counters.coalesced);
-                    let outcome = match waiting {
-                        Waiting::Blocking => flight.wait(),
-                        Waiting::Async => flight.wait_async().await,
-                    };
-                    if let Some(result) = self.resolve(&probe, target.key_json, outcome) {
+                    if let Some(result) = self.wait(&flight, &probe, target, waiting, tally).await {
                         return result;
                     }
                 }

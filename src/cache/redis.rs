@@ -2,19 +2,18 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::RngCore;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{Client, RedisError, RedisResult, Script};
 
 use super::clock::{CacheClock, UnixCacheClock};
 use super::entry;
-use super::stats::Counters;
 use super::store::{Backend, Found, NamespaceRef, Store, Target, Write, Written};
-use super::{Cache, CacheBuilder, CacheKey};
+use super::CacheKey;
 use crate::error::{Error, ErrorKind};
 
 /// Store an entry, unless it is an insert for a generation that is no longer current; release
@@ -62,6 +61,14 @@ const FIRST_PAUSE: Duration = Duration::from_millis(2);
 const MAX_PAUSE: Duration = Duration::from_millis(50);
 /// The bound on releasing an abandoned lock in the background.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(1);
+
+mod breaker;
+mod builder;
+mod names;
+
+use breaker::Breaker;
+pub use builder::RedisStoreBuilder;
+use names::{hex_encode, keyed, millis, namespace_key, parse_generation, GENERATION_MAX_DIGITS};
 
 /// Redis as a cache [`Store`] (feature `redis`): entries, namespace generations and creation
 /// locks shared by every process that points at the same server. Cheap to clone: clones share
@@ -220,32 +227,6 @@ impl fmt::Debug for RedisLock {
     }
 }
 
-/// Builds a [`RedisStore`]; every setting has a default, documented on its method.
-pub struct RedisStoreBuilder {
-    client: Client,
-    addr: String,
-    prefix: String,
-    op_timeout: Duration,
-    connect_timeout: Duration,
-    lock_ttl: Duration,
-    lock_wait: Duration,
-    retry_after: Duration,
-}
-
-impl fmt::Debug for RedisStoreBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStoreBuilder")
-            .field("addr", &self.addr)
-            .field("prefix", &self.prefix)
-            .field("op_timeout", &self.op_timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("lock_ttl", &self.lock_ttl)
-            .field("lock_wait", &self.lock_wait)
-            .field("retry_after", &self.retry_after)
-            .finish()
-    }
-}
-
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &*self.inner;
@@ -385,43 +366,6 @@ impl RedisStore {
     }
 }
 
-/// `P:kind:n:N`: the length makes the name unambiguous whatever bytes the namespace holds.
-fn namespace_key(prefix: &str, kind: &str, ns: &str) -> String {
-    format!("{prefix}:{kind}:{}:{ns}", ns.len())
-}
-
-/// `P:kind:n:N:G:J`, an entry's or a lock's name.
-fn keyed(prefix: &str, kind: &str, ns: &str, generation: u64, key_json: &[u8]) -> Vec<u8> {
-    let mut out = namespace_key(prefix, kind, ns).into_bytes();
-    out.extend_from_slice(format!(":{generation}:").as_bytes());
-    out.extend_from_slice(key_json);
-    out
-}
-
-/// The last index `GETRANGE` reads of a generation: `u64::MAX` has 20 digits, so a 21st byte
-/// shows a forged value without reading the rest of it.
-const GENERATION_MAX_DIGITS: i64 = 20;
-
-/// A reply's generation: absent is 0; anything but decimal digits is an error, not a guess.
-fn parse_generation(raw: Option<&[u8]>) -> Result<u64, Error> {
-    let Some(raw) = raw else { return Ok(0) };
-    if raw.len() > 20 {
-        return Err(Error::new(
-            ErrorKind::StoreProtocol,
-            "a namespace generation in Redis is longer than any number",
-        ));
-    }
-    std::str::from_utf8(raw)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::StoreProtocol,
-                "a namespace generation in Redis is not a number",
-            )
-        })
-}
-
 fn classify(e: &RedisError) -> Error {
     let kind = if e.is_timeout() {
         ErrorKind::StoreTimeout
@@ -432,180 +376,6 @@ fn classify(e: &RedisError) -> Error {
     };
     // The kind and category only: a server's error text may quote what it was sent.
     Error::new(kind, format!("Redis error ({:?})", e.kind()))
-}
-
-fn millis(d: Duration) -> u64 {
-    // Redis refuses PX 0; round up so a sub-millisecond lifetime still lives briefly. Redis also
-    // refuses an expiry past its own clock's range: a per-call TTL (insert_with_ttl) is not
-    // validated by any builder, so cap it at the longest lifetime a builder accepts.
-    let capped = d.min(Cache::MAX_LIFETIME.saturating_mul(2));
-    u64::try_from(capped.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
-impl RedisStoreBuilder {
-    /// The prefix of every key (default [`RedisStore::DEFAULT_PREFIX`]). Applications sharing a
-    /// server use different prefixes; the prefix is also bound into sealed entries.
-    #[must_use]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The bound on each operation (default 100 ms). A slower answer is a failure: the cache
-    /// degrades to calling the creator.
-    #[must_use]
-    pub fn op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = timeout;
-        self
-    }
-
-    /// The bound on establishing a connection, at start and when reconnecting (default 1 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long a creation lock lives (default 5 s): a creator that dies holding it delays the
-    /// other processes by at most this much. Make it longer than your slowest creator.
-    #[must_use]
-    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
-        self
-    }
-
-    /// How long a process waits for another process's creation before creating itself (default
-    /// 5 s). Callers with a stale value never wait.
-    #[must_use]
-    pub fn lock_wait(mut self, wait: Duration) -> Self {
-        self.lock_wait = wait;
-        self
-    }
-
-    /// After a timeout or a lost connection, how long calls fail at once before Redis is tried
-    /// again (default 1 s; zero retries on every call).
-    #[must_use]
-    pub fn retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = after;
-        self
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let bad = |what: String| {
-            Err(Error::new(
-                ErrorKind::InvalidConfig,
-                format!("invalid Redis store setting: {what}"),
-            ))
-        };
-        if self.prefix.is_empty() || self.prefix.contains(char::is_whitespace) {
-            return bad("the prefix must be non-empty and without spaces".into());
-        }
-        let settings = [
-            ("op_timeout", self.op_timeout, true),
-            ("connect_timeout", self.connect_timeout, true),
-            ("lock_ttl", self.lock_ttl, true),
-            ("lock_wait", self.lock_wait, false),
-            ("retry_after", self.retry_after, false),
-        ];
-        for (name, value, positive) in settings {
-            if positive && value.is_zero() {
-                return bad(format!("{name} must be positive"));
-            }
-            if value > RedisStore::MAX_SETTING {
-                return bad(format!("{name} is longer than a day"));
-            }
-        }
-        Ok(())
-    }
-
-    fn manager_config(&self) -> ConnectionManagerConfig {
-        // Responses are bounded by our own timeout around each call; the manager bounds
-        // connecting, and retries a few times in the background after a connection breaks.
-        ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(None)
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_millis(500))
-    }
-
-    fn finish(self, conn: ConnectionManager) -> RedisStore {
-        RedisStore {
-            inner: Arc::new(RedisInner {
-                conn,
-                addr: self.addr,
-                prefix: self.prefix,
-                op_timeout: self.op_timeout,
-                lock_ttl: self.lock_ttl,
-                lock_wait: self.lock_wait,
-                breaker: Breaker::new(self.retry_after),
-                write: Script::new(WRITE),
-                unlock: Script::new(UNLOCK),
-                remove: Script::new(REMOVE),
-            }),
-        }
-    }
-
-    /// Connect now, and fail if Redis cannot be reached within the connect timeout.
-    ///
-    /// # Errors
-    /// [`ErrorKind::StoreUnavailable`] or [`ErrorKind::StoreTimeout`] if the server cannot be
-    /// reached; [`ErrorKind::StoreProtocol`] for an invalid setting (an empty prefix, a zero
-    /// timeout).
-    pub async fn connect(self) -> Result<RedisStore, Error> {
-        self.validate()?;
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::new(
-                ErrorKind::StoreUnavailable,
-                "connect needs a Tokio runtime",
-            ));
-        }
-        let config = self.manager_config();
-        let connect = ConnectionManager::new_with_config(self.client.clone(), config);
-        match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(Ok(conn)) => Ok(self.finish(conn)),
-            Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(Error::new(
-                ErrorKind::StoreTimeout,
-                format!("could not connect to Redis at {}", self.addr),
-            )),
-        }
-    }
-
-    /// A store that connects on first use, so an application can start while Redis is down
-    /// (every call degrades until it is reachable). Must be called within a Tokio runtime.
-    ///
-    /// # Errors
-    /// As [`connect`](Self::connect) for invalid settings; [`ErrorKind::StoreUnavailable`]
-    /// outside a Tokio runtime.
-    pub fn connect_lazy(self) -> Result<RedisStore, Error> {
-        self.validate()?;
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::new(
-                ErrorKind::StoreUnavailable,
-                "connect_lazy needs a Tokio runtime",
-            ));
-        }
-        let config = self.manager_config();
-        let conn = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            .map_err(|e| classify(&e))?;
-        Ok(self.finish(conn))
-    }
-}
-
-impl CacheBuilder<RedisStore> {
-    /// Build the cache over Redis.
-    ///
-    /// # Errors
-    /// [`ErrorKind::InvalidConfig`] if a TTL is zero, or if no key ring was given to
-    /// [`seal_with`](CacheBuilder::seal_with) and [`allow_unsealed`](CacheBuilder::allow_unsealed)
-    /// was not set: a shared store's entries are sealed.
-    pub fn build(mut self) -> Result<Cache<RedisStore>, Error> {
-        let store = self
-            .store
-            .take()
-            .ok_or_else(|| Error::new(ErrorKind::InvalidConfig, "no Redis store was given"))?;
-        self.assemble(store, Arc::new(Counters::default()))
-    }
 }
 
 impl Store for RedisStore {}
@@ -842,115 +612,9 @@ fn pause_for(attempt: u32) -> Duration {
         .min(MAX_PAUSE)
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-/// Fails calls at once for a while after a failure, so that an outage costs each request at most
-/// one timeout, and logs each change of state once.
-struct Breaker {
-    epoch: Instant,
-    /// Nanoseconds since `epoch` until which calls fail at once.
-    open_until: AtomicU64,
-    /// Whether the last call failed (for logging changes only).
-    down: AtomicBool,
-    retry_after: Duration,
-}
-
-impl Breaker {
-    fn new(retry_after: Duration) -> Self {
-        Breaker {
-            epoch: Instant::now(),
-            open_until: AtomicU64::new(0),
-            down: AtomicBool::new(false),
-            retry_after,
-        }
-    }
-
-    fn now(&self) -> u64 {
-        entry::nanos(self.epoch.elapsed())
-    }
-
-    fn is_open(&self) -> bool {
-        self.now() < self.open_until.load(Ordering::Relaxed)
-    }
-
-    fn trip(&self, addr: &str, operation: &'static str, error: &Error) {
-        let until = self.now().saturating_add(entry::nanos(self.retry_after));
-        self.open_until.store(until, Ordering::Relaxed);
-        if !self.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                redis = addr,
-                operation,
-                error = %error,
-                retry_after = ?self.retry_after,
-                "Redis is unreachable or slow: the cache degrades to calling creators, and \
-                 revocation checks follow their failure policy"
-            );
-        }
-    }
-
-    fn close(&self, addr: &str) {
-        if self.down.swap(false, Ordering::Relaxed) {
-            tracing::info!(redis = addr, "Redis is reachable again");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_unambiguous() {
-        let names = [
-            keyed("p", "cache", "a", 0, b"\"b:0:c\""),
-            keyed("p", "cache", "a:0", 0, b"\"b\""),
-            keyed("p", "cache", "a", 10, b"1"),
-            keyed("p", "cache", "a", 1, b"01"),
-            keyed("p", "lock", "a", 0, b"1"),
-            keyed("p:cache:1:a", "cache", "a", 0, b"1"),
-        ];
-        for (i, a) in names.iter().enumerate() {
-            for b in &names[i + 1..] {
-                assert_ne!(a, b);
-            }
-        }
-        assert_eq!(
-            keyed("app", "cache", "users", 3, b"42"),
-            b"app:cache:5:users:3:42"
-        );
-        assert_eq!(namespace_key("app", "gen", "users"), "app:gen:5:users");
-    }
-
-    #[test]
-    fn generations_parse_strictly_and_lifetimes_round_up() {
-        assert_eq!(parse_generation(None), Ok(0));
-        assert_eq!(parse_generation(Some(b"17")), Ok(17));
-        for bad in [
-            &b""[..],
-            b"-1",
-            b"1e3",
-            b" 1",
-            b"18446744073709551616",
-            b"\xff",
-        ] {
-            assert_eq!(
-                parse_generation(Some(bad)).map_err(|e| e.kind()),
-                Err(ErrorKind::StoreProtocol)
-            );
-        }
-        assert_eq!(millis(Duration::ZERO), 1);
-        assert_eq!(millis(Duration::from_micros(1500)), 1);
-        assert_eq!(millis(Duration::from_secs(2)), 2000);
-        assert_eq!(hex_encode(&[0, 0xab, 0x1f]), "00ab1f");
-    }
 
     #[test]
     fn the_pause_doubles_up_to_its_bound() {
