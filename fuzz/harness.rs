@@ -24,6 +24,14 @@
 //! - [`payload_decode`]: the bytes as an envelope payload (and flags) sealed with a known key, then
 //!   opened: it opens exactly when `serde_json` accepts the bytes and the flags, size and depth
 //!   limits hold, to the same value, and is otherwise `Rejection::Decode`.
+//! - [`chunk_assembly`]: the bytes as `Cookie` header values for a manager that splits sessions
+//!   across 2–4 cookies, then a write: no deletion for a chunk the response writes, and the
+//!   browser's jar after the response opens again to the same session.
+//! - `config_parse` (feature `config`): the bytes as TOML and environment variables with a planted
+//!   secret: typed errors that never repeat the secret.
+//! - `cache_entry` (feature `redis`): the bytes as an entry read from Redis (a stand-in server on
+//!   127.0.0.1): the unsealed cache serves exactly the fresh entries the codec accepts, the sealed
+//!   one nothing unsealed.
 //!
 //! [`seeds`] generates the deterministic part of the committed corpus (valid tokens and headers
 //! under the harness's fixed keys and fixed nonces).

@@ -6,7 +6,8 @@
 //! The valid tokens and headers among the seeds are generated deterministically by
 //! `harness::seeds()` (fixed keys, nonces and time); `generated_seeds_are_committed` checks the
 //! committed files are exactly those. To rewrite them after a format change:
-//! `REGENERATE_FUZZ_SEEDS=1 cargo test --features test-vectors --test fuzz_corpus`.
+//! `REGENERATE_FUZZ_SEEDS=1 cargo test --all-features --test fuzz_corpus` (the `config_parse` and
+//! `cache_entry` corpora are replayed with the `config` and `redis` features only).
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
 // here a panic is a failed test.
