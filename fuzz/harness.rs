@@ -993,6 +993,9 @@ pub struct FakeRedis {
     /// `redis://127.0.0.1:PORT`.
     pub url: String,
     entry: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    /// The arguments of the last command that was not an `MGET` (a write's script call holds the
+    /// entry: how the committed sealed seed was captured).
+    last_command: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
 #[cfg(feature = "redis")]
@@ -1003,11 +1006,14 @@ impl FakeRedis {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
         let entry: Arc<std::sync::Mutex<Option<Vec<u8>>>> = Arc::default();
+        let last_command: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
         let shared = Arc::clone(&entry);
+        let shared_last = Arc::clone(&last_command);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let entry = Arc::clone(&shared);
+                let last_command = Arc::clone(&shared_last);
                 std::thread::spawn(move || {
                     let mut writer = stream.try_clone().unwrap();
                     let mut reader = BufReader::new(stream);
@@ -1052,6 +1058,7 @@ impl FakeRedis {
                             }
                             r
                         } else {
+                            *last_command.lock().unwrap() = args;
                             b"+OK\r\n".to_vec()
                         };
                         if writer.write_all(&reply).is_err() {
@@ -1061,7 +1068,16 @@ impl FakeRedis {
                 });
             }
         });
-        FakeRedis { url, entry }
+        FakeRedis {
+            url,
+            entry,
+            last_command,
+        }
+    }
+
+    /// The arguments of the last command other than `MGET`.
+    pub fn last_command(&self) -> Vec<Vec<u8>> {
+        self.last_command.lock().unwrap().clone()
     }
 
     /// What the next reads find as the entry (`None`: no entry).
@@ -1142,6 +1158,28 @@ pub static CACHE_RIG: LazyLock<CacheRig> = LazyLock::new(|| {
         turn: std::sync::Mutex::new(()),
     }
 });
+
+/// A sealed entry for key `"k"` of the sealed cache, as its write sends it to the store (the
+/// stand-in captures the script call's arguments): a seed from inside the sealed format. The
+/// nonce is random, so the committed seed is generated once, not regenerated on every run.
+#[cfg(feature = "redis")]
+pub fn sealed_entry_seed(value: &Value) -> Vec<u8> {
+    let rig = &*CACHE_RIG;
+    let _turn = rig
+        .turn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The stand-in answers the write's script call with `+OK`, which the store may refuse to
+    // read as a result: the entry has been sent either way.
+    let _ = rig
+        .runtime
+        .block_on(rig.sealed.insert_async(&"k".to_owned(), value));
+    rig.server
+        .last_command()
+        .into_iter()
+        .find(|arg| arg.len() > 16 + 33 && arg[16] == 0x35)
+        .expect("the write sent a sealed shared entry")
+}
 
 /// Fuzz target `cache_entry` (feature `redis`): the bytes as an entry value read from the store
 /// (`fresh_until:u64 || stale_until:u64 || payload`, big-endian nanoseconds), read by a sealed

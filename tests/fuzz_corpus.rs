@@ -126,6 +126,29 @@ fn cache_entry_oracle_matches_a_real_entry() {
     assert_eq!(got, Some(serde_json::json!({"a": 1})));
 }
 
+/// The committed sealed seed is inside the format: the sealed cache serves it (so the fuzzer
+/// mutates a real sealed entry), and the unsealed cache does not. It has a random nonce, so it is
+/// written once (when missing, or with `REGENERATE_FUZZ_SEEDS`), not compared with a regenerated
+/// one.
+#[cfg(feature = "redis")]
+#[test]
+fn cache_entry_sealed_seed_is_served() {
+    let path = dir("corpus", "cache_entry").join("valid-sealed");
+    let value = serde_json::json!({"user": "ann", "roles": ["admin"]});
+    if std::env::var_os("REGENERATE_FUZZ_SEEDS").is_some() || !path.exists() {
+        fs::write(&path, harness::sealed_entry_seed(&value)).unwrap();
+    }
+    let wire = fs::read(&path).unwrap();
+    let rig = &*harness::CACHE_RIG;
+    let _turn = rig.turn.lock().unwrap();
+    rig.server.serve(Some(wire));
+    let sealed = rig.runtime.block_on(rig.sealed.get_async(&"k".to_owned()));
+    let plain = rig.runtime.block_on(rig.plain.get_async(&"k".to_owned()));
+    rig.server.serve(None);
+    assert_eq!(sealed, Some(value));
+    assert_eq!(plain, None);
+}
+
 /// The secret marker really reaches the parser: a config with it in `secret` loads, and the
 /// same marker in a field that is not a secret is refused without being repeated.
 #[cfg(feature = "config")]
