@@ -24,6 +24,14 @@
 //! - [`payload_decode`]: the bytes as an envelope payload (and flags) sealed with a known key, then
 //!   opened: it opens exactly when `serde_json` accepts the bytes and the flags, size and depth
 //!   limits hold, to the same value, and is otherwise `Rejection::Decode`.
+//! - [`chunk_assembly`]: the bytes as `Cookie` header values for a manager that splits sessions
+//!   across 2–4 cookies, then a write: no deletion for a chunk the response writes, and the
+//!   browser's jar after the response opens again to the same session.
+//! - `config_parse` (feature `config`): the bytes as TOML and environment variables with a planted
+//!   secret: typed errors that never repeat the secret.
+//! - `cache_entry` (feature `redis`): the bytes as an entry read from Redis (a stand-in server on
+//!   127.0.0.1): the unsealed cache serves exactly the fresh entries the codec accepts, the sealed
+//!   one nothing unsealed.
 //!
 //! [`seeds`] generates the deterministic part of the committed corpus (valid tokens and headers
 //! under the harness's fixed keys and fixed nonces).
@@ -707,12 +715,12 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let cases = [
         (
             "valid-three-chunks",
-            format!("\u{1}{NAME}=3.{a}; {NAME}.1={b}; {NAME}.2={c}"),
+            format!("\u{1}{NAME}={a}; {NAME}.1={b}; {NAME}.2={c}"),
         ),
         ("valid-one-chunk", format!("\u{0}{NAME}={small}")),
         (
             "valid-shrinks-to-one",
-            format!("\u{1}{NAME}=2.{s0}; {NAME}.1={s1}"),
+            format!("\u{1}{NAME}={s0}; {NAME}.1={s1}"),
         ),
         (
             "valid-with-stray-chunk",
@@ -720,7 +728,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ),
         (
             "valid-chunks-across-headers",
-            format!("\u{1}{NAME}.2={c}\n{NAME}=3.{a}\n{NAME}.1={b}"),
+            format!("\u{1}{NAME}.2={c}\n{NAME}={a}\n{NAME}.1={b}"),
         ),
     ];
     for (name, input) in cases {
@@ -873,48 +881,58 @@ static EMPTY_DIR: LazyLock<std::path::PathBuf> = LazyLock::new(|| {
     dir
 });
 
+/// Fails if the error repeats 16 characters of the secret that do not also stand somewhere that
+/// is not a secret (`public`): a cookie name, say, may be quoted in a message, and the fuzzer
+/// may well have copied part of the secret there.
 #[cfg(feature = "config")]
-fn assert_no_leak(e: &sealed_session::Error, text: &str) {
+fn assert_no_leak(e: &sealed_session::Error, text: &str, public: &str) {
     let shown = format!("{e} {e:?}");
     let marker: Vec<char> = MARKER_SECRET.chars().collect();
     for window in marker.windows(16) {
         let piece: String = window.iter().collect();
         assert!(
-            !shown.contains(&piece),
+            public.contains(&piece) || !shown.contains(&piece),
             "the error repeats the secret: {shown:?} for {text:?}"
         );
     }
 }
 
-/// Whether the marker stands anywhere but in a `secret` value, by an independent parse of the
-/// TOML: a table key, or the value of a field that is not a secret (a cookie name is not secret,
-/// and the messages about it may quote it).
+/// Everything in the TOML that is not a secret, by an independent parse: table keys, and the
+/// strings of every field but `secret`. Nothing when it does not parse: syntax errors keep only
+/// short runs of the text (sanitized), so no part of the secret may survive them.
 #[cfg(feature = "config")]
-fn marker_outside_secrets(toml_text: &str) -> bool {
-    fn walk(value: &toml::Value, field: &str) -> bool {
+fn toml_public_text(toml_text: &str) -> String {
+    fn walk(value: &toml::Value, field: &str, out: &mut String) {
         match value {
-            toml::Value::String(s) => field != "secret" && s.contains(MARKER_SECRET),
-            toml::Value::Array(items) => items.iter().any(|v| walk(v, field)),
-            toml::Value::Table(t) => t
-                .iter()
-                .any(|(k, v)| k.contains(MARKER_SECRET) || walk(v, k)),
-            _ => false,
+            toml::Value::String(s) if field != "secret" => {
+                out.push_str(s);
+                out.push('\u{1}');
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, field, out)),
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    out.push_str(k);
+                    out.push('\u{1}');
+                    walk(v, k, out);
+                }
+            }
+            _ => {}
         }
     }
-    match toml_text.parse::<toml::Table>() {
-        Ok(table) => walk(&toml::Value::Table(table), ""),
-        // Syntax errors keep only short runs of the text: the marker must not survive them.
-        Err(_) => false,
+    let mut out = String::new();
+    if let Ok(table) = toml_text.parse::<toml::Table>() {
+        walk(&toml::Value::Table(table), "", &mut out);
     }
+    out
 }
 
 /// Fuzz target `config_parse` (feature `config`): the bytes (non-UTF-8 replaced) are a TOML text,
 /// then, after the first `0x00`, `NAME=VALUE` lines given as environment variables; `$SECRET`
 /// anywhere becomes [`MARKER_SECRET`]. Parsed by `Config::from_toml_str` and by a loader with
 /// the variables on top. Never panics; an error is `InvalidConfig`, `InvalidKey` or
-/// `InvalidKeyRing`; and while the marker stands only where a secret goes (a `secret` field,
-/// the `SEALED_SESSION_KEYS` variable), no error repeats 16 characters of it. A loaded config
-/// gives a key ring.
+/// `InvalidKeyRing`, and repeats no 16 characters of the secret except those that also stand
+/// where no secret goes (anything but a `secret` field and the `SEALED_SESSION_KEYS` value, by an
+/// independent TOML parse). A loaded config gives a key ring.
 ///
 /// Inputs with a `/` or a `\u`/`\U` escape are skipped, and so are variables naming a file:
 /// they could name a file outside the empty folder relative `secret_file` paths start from
@@ -937,11 +955,17 @@ pub fn config_parse(data: &[u8]) {
     {
         return;
     }
-    let toml_checked = !marker_outside_secrets(toml_text);
-    let env_checked = !vars.iter().any(|(k, v)| {
-        k.contains(MARKER_SECRET) || (k != "SEALED_SESSION_KEYS" && v.contains(MARKER_SECRET))
-    });
-    let check = |e: &sealed_session::Error, strict: bool| {
+    let toml_public = toml_public_text(toml_text);
+    let mut all_public = toml_public.clone();
+    for (k, v) in &vars {
+        all_public.push_str(k);
+        all_public.push('\u{1}');
+        if k != "SEALED_SESSION_KEYS" {
+            all_public.push_str(v);
+            all_public.push('\u{1}');
+        }
+    }
+    let check = |e: &sealed_session::Error, public: &str| {
         assert!(
             matches!(
                 e.kind(),
@@ -949,15 +973,13 @@ pub fn config_parse(data: &[u8]) {
             ),
             "{e:?} for {text:?}"
         );
-        if strict {
-            assert_no_leak(e, &text);
-        }
+        assert_no_leak(e, &text, public);
     };
     match sealed_session::config::Config::from_toml_str(toml_text) {
         Ok(config) => {
             let _ = config.key_ring();
         }
-        Err(e) => check(&e, toml_checked),
+        Err(e) => check(&e, &toml_public),
     }
     let loaded = sealed_session::config::Config::loader()
         .toml(toml_text)
@@ -969,7 +991,7 @@ pub fn config_parse(data: &[u8]) {
             let _ = config.key_ring();
             let _ = config.cookie_name();
         }
-        Err(e) => check(&e, toml_checked && env_checked),
+        Err(e) => check(&e, &all_public),
     }
 }
 
@@ -977,8 +999,7 @@ pub fn config_parse(data: &[u8]) {
 // cache_entry
 // ---------------------------------------------------------------------------------------------
 
-/// A stand-in for Redis on 127.0.0.1: it answers the lookup (`MGET`, or `GETRANGE`s in a
-/// `MULTI`/`EXEC`) with no generation and the bytes
+/// A stand-in for Redis on 127.0.0.1: it answers every `MGET` with no generation and the bytes
 /// last given to [`FakeRedis::serve`] as the entry, and anything else with `+OK`. Enough for a
 /// read: the cache's lookup is one `MGET` of the namespace generation and the entry.
 #[cfg(feature = "redis")]
@@ -986,6 +1007,9 @@ pub struct FakeRedis {
     /// `redis://127.0.0.1:PORT`.
     pub url: String,
     entry: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    /// The arguments of the last command that was not an `MGET` (a write's script call holds the
+    /// entry: how the committed sealed seed was captured).
+    last_command: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
 }
 
 #[cfg(feature = "redis")]
@@ -996,11 +1020,14 @@ impl FakeRedis {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("redis://{}", listener.local_addr().unwrap());
         let entry: Arc<std::sync::Mutex<Option<Vec<u8>>>> = Arc::default();
+        let last_command: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
         let shared = Arc::clone(&entry);
+        let shared_last = Arc::clone(&last_command);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let entry = Arc::clone(&shared);
+                let last_command = Arc::clone(&shared_last);
                 std::thread::spawn(move || {
                     let mut writer = stream.try_clone().unwrap();
                     let mut reader = BufReader::new(stream);
@@ -1012,7 +1039,6 @@ impl FakeRedis {
                             Ok(_) => Some(line.trim_end().to_owned()),
                         }
                     };
-                    let mut queued: Vec<usize> = Vec::new();
                     loop {
                         let Some(head) = read_line(&mut reader) else {
                             return;
@@ -1031,48 +1057,23 @@ impl FakeRedis {
                             arg.truncate(len);
                             args.push(arg);
                         }
-                        let command = args.first().map(|c| c.to_ascii_uppercase());
-                        let bulk = |bytes: &[u8]| {
-                            let mut r = format!("${}\r\n", bytes.len()).into_bytes();
-                            r.extend_from_slice(bytes);
-                            r.extend_from_slice(b"\r\n");
+                        let reply = if args
+                            .first()
+                            .is_some_and(|c| c.eq_ignore_ascii_case(b"MGET"))
+                        {
+                            let mut r = b"*2\r\n$-1\r\n".to_vec();
+                            match entry.lock().unwrap().as_deref() {
+                                None => r.extend_from_slice(b"$-1\r\n"),
+                                Some(bytes) => {
+                                    r.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
+                                    r.extend_from_slice(bytes);
+                                    r.extend_from_slice(b"\r\n");
+                                }
+                            }
                             r
-                        };
-                        let reply = match command.as_deref() {
-                            Some(b"MGET") => {
-                                let mut r = b"*2\r\n$-1\r\n".to_vec();
-                                match entry.lock().unwrap().as_deref() {
-                                    None => r.extend_from_slice(b"$-1\r\n"),
-                                    Some(bytes) => r.extend_from_slice(&bulk(bytes)),
-                                }
-                                r
-                            }
-                            // The lookup is MULTI, GETRANGE generation, GETRANGE entry, EXEC:
-                            // no generation, and the entry cut to the range asked for (an
-                            // absent key reads as an empty string, as in Redis).
-                            Some(b"GETRANGE") => {
-                                let last: usize = args
-                                    .get(3)
-                                    .and_then(|a| std::str::from_utf8(a).ok())
-                                    .and_then(|a| a.parse().ok())
-                                    .unwrap_or(0);
-                                queued.push(last);
-                                b"+QUEUED\r\n".to_vec()
-                            }
-                            Some(b"EXEC") => {
-                                let mut r = format!("*{}\r\n", queued.len()).into_bytes();
-                                for (i, last) in queued.drain(..).enumerate() {
-                                    let value = if i == 0 {
-                                        Vec::new()
-                                    } else {
-                                        let e = entry.lock().unwrap().clone().unwrap_or_default();
-                                        e.get(..=last).unwrap_or(&e).to_vec()
-                                    };
-                                    r.extend_from_slice(&bulk(&value));
-                                }
-                                r
-                            }
-                            _ => b"+OK\r\n".to_vec(),
+                        } else {
+                            *last_command.lock().unwrap() = args;
+                            b"+OK\r\n".to_vec()
                         };
                         if writer.write_all(&reply).is_err() {
                             return;
@@ -1081,7 +1082,16 @@ impl FakeRedis {
                 });
             }
         });
-        FakeRedis { url, entry }
+        FakeRedis {
+            url,
+            entry,
+            last_command,
+        }
+    }
+
+    /// The arguments of the last command other than `MGET`.
+    pub fn last_command(&self) -> Vec<Vec<u8>> {
+        self.last_command.lock().unwrap().clone()
     }
 
     /// What the next reads find as the entry (`None`: no entry).
@@ -1162,6 +1172,28 @@ pub static CACHE_RIG: LazyLock<CacheRig> = LazyLock::new(|| {
         turn: std::sync::Mutex::new(()),
     }
 });
+
+/// A sealed entry for key `"k"` of the sealed cache, as its write sends it to the store (the
+/// stand-in captures the script call's arguments): a seed from inside the sealed format. The
+/// nonce is random, so the committed seed is generated once, not regenerated on every run.
+#[cfg(feature = "redis")]
+pub fn sealed_entry_seed(value: &Value) -> Vec<u8> {
+    let rig = &*CACHE_RIG;
+    let _turn = rig
+        .turn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The stand-in answers the write's script call with `+OK`, which the store may refuse to
+    // read as a result: the entry has been sent either way.
+    let _ = rig
+        .runtime
+        .block_on(rig.sealed.insert_async(&"k".to_owned(), value));
+    rig.server
+        .last_command()
+        .into_iter()
+        .find(|arg| arg.len() > 16 + 33 && arg[16] == 0x35)
+        .expect("the write sent a sealed shared entry")
+}
 
 /// Fuzz target `cache_entry` (feature `redis`): the bytes as an entry value read from the store
 /// (`fresh_until:u64 || stale_until:u64 || payload`, big-endian nanoseconds), read by a sealed

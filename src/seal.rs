@@ -479,7 +479,8 @@ impl Sealer {
 
     /// Replace the key ring, for every clone of this sealer at once. Requests already opening or
     /// sealing finish with the ring they started with; none is dropped. Use it to rotate keys
-    /// without a restart.
+    /// without a restart. The AES-256-GCM seal count of a key kept in the new ring continues:
+    /// counts follow the secret, not the ring (see [`KeyRing::aes_gcm_seals`]).
     pub fn set_ring(&self, ring: KeyRing) {
         self.inner.ring.store(Arc::new(ring));
     }

@@ -6,7 +6,8 @@
 //! The valid tokens and headers among the seeds are generated deterministically by
 //! `harness::seeds()` (fixed keys, nonces and time); `generated_seeds_are_committed` checks the
 //! committed files are exactly those. To rewrite them after a format change:
-//! `REGENERATE_FUZZ_SEEDS=1 cargo test --features test-vectors --test fuzz_corpus`.
+//! `REGENERATE_FUZZ_SEEDS=1 cargo test --all-features --test fuzz_corpus` (the `config_parse` and
+//! `cache_entry` corpora are replayed with the `config` and `redis` features only).
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
 // here a panic is a failed test.
@@ -123,6 +124,29 @@ fn cache_entry_oracle_matches_a_real_entry() {
     let got = rig.runtime.block_on(rig.plain.get_async(&"k".to_owned()));
     rig.server.serve(None);
     assert_eq!(got, Some(serde_json::json!({"a": 1})));
+}
+
+/// The committed sealed seed is inside the format: the sealed cache serves it (so the fuzzer
+/// mutates a real sealed entry), and the unsealed cache does not. It has a random nonce, so it is
+/// written once (when missing, or with `REGENERATE_FUZZ_SEEDS`), not compared with a regenerated
+/// one.
+#[cfg(feature = "redis")]
+#[test]
+fn cache_entry_sealed_seed_is_served() {
+    let path = dir("corpus", "cache_entry").join("valid-sealed");
+    let value = serde_json::json!({"user": "ann", "roles": ["admin"]});
+    if std::env::var_os("REGENERATE_FUZZ_SEEDS").is_some() || !path.exists() {
+        fs::write(&path, harness::sealed_entry_seed(&value)).unwrap();
+    }
+    let wire = fs::read(&path).unwrap();
+    let rig = &*harness::CACHE_RIG;
+    let _turn = rig.turn.lock().unwrap();
+    rig.server.serve(Some(wire));
+    let sealed = rig.runtime.block_on(rig.sealed.get_async(&"k".to_owned()));
+    let plain = rig.runtime.block_on(rig.plain.get_async(&"k".to_owned()));
+    rig.server.serve(None);
+    assert_eq!(sealed, Some(value));
+    assert_eq!(plain, None);
 }
 
 /// The secret marker really reaches the parser: a config with it in `secret` loads, and the
