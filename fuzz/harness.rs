@@ -715,12 +715,12 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let cases = [
         (
             "valid-three-chunks",
-            format!("\u{1}{NAME}={a}; {NAME}.1={b}; {NAME}.2={c}"),
+            format!("\u{1}{NAME}=3.{a}; {NAME}.1={b}; {NAME}.2={c}"),
         ),
         ("valid-one-chunk", format!("\u{0}{NAME}={small}")),
         (
             "valid-shrinks-to-one",
-            format!("\u{1}{NAME}={s0}; {NAME}.1={s1}"),
+            format!("\u{1}{NAME}=2.{s0}; {NAME}.1={s1}"),
         ),
         (
             "valid-with-stray-chunk",
@@ -728,7 +728,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ),
         (
             "valid-chunks-across-headers",
-            format!("\u{1}{NAME}.2={c}\n{NAME}={a}\n{NAME}.1={b}"),
+            format!("\u{1}{NAME}.2={c}\n{NAME}=3.{a}\n{NAME}.1={b}"),
         ),
     ];
     for (name, input) in cases {
@@ -999,7 +999,8 @@ pub fn config_parse(data: &[u8]) {
 // cache_entry
 // ---------------------------------------------------------------------------------------------
 
-/// A stand-in for Redis on 127.0.0.1: it answers every `MGET` with no generation and the bytes
+/// A stand-in for Redis on 127.0.0.1: it answers the lookup (`MGET`, or `GETRANGE`s in a
+/// `MULTI`/`EXEC`) with no generation and the bytes
 /// last given to [`FakeRedis::serve`] as the entry, and anything else with `+OK`. Enough for a
 /// read: the cache's lookup is one `MGET` of the namespace generation and the entry.
 #[cfg(feature = "redis")]
@@ -1039,6 +1040,7 @@ impl FakeRedis {
                             Ok(_) => Some(line.trim_end().to_owned()),
                         }
                     };
+                    let mut queued: Vec<usize> = Vec::new();
                     loop {
                         let Some(head) = read_line(&mut reader) else {
                             return;
@@ -1057,23 +1059,52 @@ impl FakeRedis {
                             arg.truncate(len);
                             args.push(arg);
                         }
-                        let reply = if args
-                            .first()
-                            .is_some_and(|c| c.eq_ignore_ascii_case(b"MGET"))
-                        {
-                            let mut r = b"*2\r\n$-1\r\n".to_vec();
-                            match entry.lock().unwrap().as_deref() {
-                                None => r.extend_from_slice(b"$-1\r\n"),
-                                Some(bytes) => {
-                                    r.extend_from_slice(format!("${}\r\n", bytes.len()).as_bytes());
-                                    r.extend_from_slice(bytes);
-                                    r.extend_from_slice(b"\r\n");
-                                }
-                            }
+                        let command = args.first().map(|c| c.to_ascii_uppercase());
+                        let bulk = |bytes: &[u8]| {
+                            let mut r = format!("${}\r\n", bytes.len()).into_bytes();
+                            r.extend_from_slice(bytes);
+                            r.extend_from_slice(b"\r\n");
                             r
-                        } else {
-                            *last_command.lock().unwrap() = args;
-                            b"+OK\r\n".to_vec()
+                        };
+                        let reply = match command.as_deref() {
+                            Some(b"MGET") => {
+                                let mut r = b"*2\r\n$-1\r\n".to_vec();
+                                match entry.lock().unwrap().as_deref() {
+                                    None => r.extend_from_slice(b"$-1\r\n"),
+                                    Some(bytes) => r.extend_from_slice(&bulk(bytes)),
+                                }
+                                r
+                            }
+                            // The lookup is MULTI, GETRANGE generation, GETRANGE entry, EXEC: no
+                            // generation, and the entry cut to the range asked for (an absent key
+                            // reads as an empty string, as in Redis).
+                            Some(b"MULTI") => b"+OK\r\n".to_vec(),
+                            Some(b"GETRANGE") => {
+                                let last: usize = args
+                                    .get(3)
+                                    .and_then(|a| std::str::from_utf8(a).ok())
+                                    .and_then(|a| a.parse().ok())
+                                    .unwrap_or(0);
+                                queued.push(last);
+                                b"+QUEUED\r\n".to_vec()
+                            }
+                            Some(b"EXEC") => {
+                                let mut r = format!("*{}\r\n", queued.len()).into_bytes();
+                                for (i, last) in queued.drain(..).enumerate() {
+                                    let value = if i == 0 {
+                                        Vec::new()
+                                    } else {
+                                        let e = entry.lock().unwrap().clone().unwrap_or_default();
+                                        e.get(..=last).unwrap_or(&e).to_vec()
+                                    };
+                                    r.extend_from_slice(&bulk(&value));
+                                }
+                                r
+                            }
+                            _ => {
+                                *last_command.lock().unwrap() = args;
+                                b"+OK\r\n".to_vec()
+                            }
                         };
                         if writer.write_all(&reply).is_err() {
                             return;
@@ -1089,7 +1120,7 @@ impl FakeRedis {
         }
     }
 
-    /// The arguments of the last command other than `MGET`.
+    /// The arguments of the last command other than a lookup.
     pub fn last_command(&self) -> Vec<Vec<u8>> {
         self.last_command.lock().unwrap().clone()
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the browser end-to-end tests (tests/browser.rs) drive: Debian's `chromium` and
+# Installs what the browser end-to-end tests (tests/browser/) drive: Debian's `chromium` and
 # `chromium-driver` packages (/usr/bin/chromium and /usr/bin/chromedriver). Nothing is fetched at
 # run time by the tests themselves; this script is the only install step.
 #

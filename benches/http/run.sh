@@ -6,8 +6,8 @@
 #   bash benches/http/actix.sh                    # the same for actix-web (FRAMEWORK=actix)
 #
 # Environment (defaults in brackets):
-#   FRAMEWORK [axum]  axum (examples/bench_server.rs: none, sealed, private-jar, tower-sessions)
-#                     or actix (examples/bench_server_actix.rs: none, sealed, actix-session)
+#   FRAMEWORK [axum]  axum (src/bin/bench_server.rs: none, sealed, private-jar, tower-sessions)
+#                     or actix (src/bin/bench_server_actix.rs: none, sealed, actix-session)
 #   DURATION [10]     seconds of each measured wrk run
 #   ROUNDS [3]        rounds; every case runs once per round, cases alternating
 #   WARMUP [2]        seconds of wrk warm-up before each measured run (not counted)
@@ -65,14 +65,16 @@ if [ "$NCPU" -lt 2 ]; then
     CLIENT_CPU=0
 fi
 
+PACKAGE=sealed-session-http-bench
+
 # --- what is measured, per framework ---------------------------------------------------------
 # label | variant | path | seed bytes (0: none) | expected body
 case "$FRAMEWORK" in
     axum)
-        FEATURE=axum EXAMPLE=bench_server WORKER="one tokio worker"
+        FEATURE=axum SERVER=bench_server WORKER="one tokio worker"
         PEERS=(private-jar tower-sessions) ;;
     actix)
-        FEATURE=actix EXAMPLE=bench_server_actix WORKER="one actix-web worker"
+        FEATURE=actix SERVER=bench_server_actix WORKER="one actix-web worker"
         PEERS=(actix-session) ;;
     *) die "FRAMEWORK must be axum or actix, not '$FRAMEWORK'" ;;
 esac
@@ -80,13 +82,15 @@ esac
 PEER=${PEERS[0]}
 
 # --- build -------------------------------------------------------------------------------------
+# The servers are the binaries of this folder's crate (sealed-session-http-bench), a workspace
+# member: the peers they link are not dependencies of sealed-session itself.
 if [ "$NO_BUILD" != 1 ]; then
-    log "building: cargo build --release --features $FEATURE --example $EXAMPLE"
-    cargo build --release --features "$FEATURE" --example "$EXAMPLE" >&2
+    log "building: cargo build --release -p $PACKAGE --features $FEATURE --bin $SERVER"
+    cargo build --release -p "$PACKAGE" --features "$FEATURE" --bin "$SERVER" >&2
 fi
 TARGET_DIR=${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps |
     grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)}
-BIN="$TARGET_DIR/release/examples/$EXAMPLE"
+BIN="$TARGET_DIR/release/$SERVER"
 [ -x "$BIN" ] || die "$BIN was not built"
 
 # --- cases -------------------------------------------------------------------------------------
@@ -143,7 +147,7 @@ start_server() {
         sleep 0.05
     done
     cat "$WORK/server.log" >&2
-    die "$EXAMPLE $1 did not start on port $PORT"
+    die "$SERVER $1 did not start on port $PORT"
 }
 
 # Obtain the session cookie once: /counter (count 1), or /seed then /counter for the 1 KiB case.

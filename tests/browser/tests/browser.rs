@@ -27,7 +27,9 @@
 //! Without them every test prints `SKIPPED: chromium not installed…` to stderr and passes, unless
 //! `SEALED_TEST_REQUIRE_BROWSER=1` is set, which makes a missing browser a failure (CI).
 //!
-//! Run with `cargo test --features axum --test browser` (add `-- --nocapture` to see timings).
+//! Run with `cargo test -p sealed-session-browser-tests` (add `-- --nocapture` to see timings);
+//! `scripts/test.sh` runs it with the rest. This crate (`tests/browser/`) is a workspace member of
+//! its own so that its WebDriver client is not compiled with every example of sealed-session.
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers and scenario
 // bodies they use; here a panic is a failed test.
@@ -46,13 +48,13 @@ mod page;
 #[path = "browser/servers.rs"]
 mod servers;
 
-#[path = "../examples/axum_app.rs"]
+#[path = "../../../examples/axum_app.rs"]
 #[allow(dead_code, reason = "only `router` is used; `main` is the example's")]
 mod app;
 
 // The example's own `demo` module is private to it, so the test loads the file a second time to
 // call `demo::configure` itself (the same settings the example's `main` uses).
-#[path = "../examples/support/demo.rs"]
+#[path = "../../../examples/support/demo.rs"]
 #[allow(
     clippy::duplicate_mod,
     reason = "app::demo is private; this copy only provides `configure`"

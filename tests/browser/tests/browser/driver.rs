@@ -1,9 +1,9 @@
-//! Headless Chromium for the browser tests (`tests/browser.rs`): finds Debian's `chromium` and
-//! `chromedriver`, starts one chromedriver per test on a free port of 127.0.0.1 with a fresh
-//! profile directory, opens a WebDriver session with `fantoccini` over plain http (no TLS stack),
-//! and always tears both down again: the session is closed (which quits Chromium), chromedriver is
-//! killed on drop, and any Chromium process still using this test's profile directory is killed by
-//! its process id.
+//! Headless Chromium for the browser tests (`tests/browser/tests/browser.rs`): finds Debian's
+//! `chromium` and `chromedriver`, starts one chromedriver per test on a free port of 127.0.0.1 with
+//! a fresh profile directory, opens a WebDriver session with `fantoccini` over plain http (no TLS
+//! stack), and always tears both down again: the session is closed (which quits Chromium),
+//! chromedriver is killed on drop, and any Chromium process still using this test's profile
+//! directory is killed by its process id.
 //!
 //! [`run`] is the entry point every scenario uses: it skips loudly when Chromium is not installed
 //! (and fails instead when `SEALED_TEST_REQUIRE_BROWSER=1`), serializes the scenarios (two

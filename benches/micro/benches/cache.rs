@@ -26,7 +26,8 @@
 //! how the load changed in between; the run therefore ends with a paired measurement: batches of
 //! the reference and of the cache alternate, and the median of the per-pair ratios is reported.
 //!
-//! Run with `cargo bench --features cache --bench cache` (about a minute).
+//! Run with `cargo bench -p sealed-session-micro-bench --features cache --bench cache` (about a
+//! minute).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -218,7 +219,8 @@ fn criterion_dir() -> PathBuf {
     }
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        // This crate is benches/micro/ in the workspace, whose target directory is at the root.
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("criterion")
 }
 

@@ -1,7 +1,7 @@
-//! What the browser tests (`tests/browser.rs`) do with a page, over WebDriver: navigate, fill and
-//! submit the demo's forms and wait for the next page, read the text, the JSON and the HTTP status
-//! the browser got, read the browser's cookies (WebDriver sees HttpOnly ones, page scripts do
-//! not), and save screenshots.
+//! What the browser tests (`tests/browser/tests/browser.rs`) do with a page, over WebDriver:
+//! navigate, fill and submit the demo's forms and wait for the next page, read the text, the JSON
+//! and the HTTP status the browser got, read the browser's cookies (WebDriver sees HttpOnly ones,
+//! page scripts do not), and save screenshots.
 //!
 //! Every helper panics with what it was doing and what the page showed, so a failed scenario
 //! reads as a story.
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use fantoccini::cookies::Cookie;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
-use reqwest::Url;
 use serde_json::{json, Value};
+use url::Url;
 
 /// How long a condition may take to hold (a page load, a redirect).
 const WAIT: Duration = Duration::from_secs(20);
@@ -266,11 +266,13 @@ pub async fn plant_cookie(c: &Client, origin: &str, name: &str, value: &str) {
     );
 }
 
-/// Where test artifacts go: `target/browser-artifacts/` (under `CARGO_TARGET_DIR` when set).
+/// Where test artifacts go: `target/browser-artifacts/` of the workspace (under `CARGO_TARGET_DIR`
+/// when set).
 pub fn artifacts_dir() -> PathBuf {
+    // This crate is tests/browser/ in the workspace, whose target directory is at the root.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("browser-artifacts")
 }
 

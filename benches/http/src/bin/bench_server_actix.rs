@@ -1,10 +1,10 @@
 //! The server behind the actix-web HTTP benchmark in `benches/http/actix.sh` (issue 5): one
 //! binary, three session back-ends, the same routes and the same JSON bodies. It is the actix-web
-//! twin of `examples/bench_server.rs` (the axum benchmark's server).
+//! twin of `bench_server.rs` (the axum benchmark's server).
 //!
 //! ```text
-//! cargo build --release --features actix --example bench_server_actix
-//! target/release/examples/bench_server_actix <variant> <addr>
+//! cargo build --release -p sealed-session-http-bench --features actix --bin bench_server_actix
+//! target/release/bench_server_actix <variant> <addr>
 //! ```
 //!
 //! `<variant>` is one of

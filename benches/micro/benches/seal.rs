@@ -37,7 +37,8 @@
 //! virtualised machine individual figures still move by tens of percent between runs: compare
 //! ratios within one run, and repeat the run before trusting a difference under ~15%.
 //!
-//! Run with `cargo bench --bench seal`; the whole run takes about five minutes on two cores.
+//! Run with `cargo bench -p sealed-session-micro-bench --bench seal`; the whole run takes about
+//! five minutes on two cores.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
 
 use std::hint::black_box;

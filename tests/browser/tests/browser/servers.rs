@@ -1,8 +1,9 @@
-//! The servers the browser talks to (`tests/browser.rs`): the example app (`examples/axum_app.rs`,
-//! its `router`) served in-process by `axum::serve` on 127.0.0.1, with a recorder in front of it
-//! that remembers, for every request, its path and the `Cookie` and `Sec-Fetch-*` headers the
-//! browser sent; and a tiny "other site" serving one HTML page that links to, embeds and loads
-//! images from the app (reached as `http://localhost:PORT/`, a different site from 127.0.0.1).
+//! The servers the browser talks to (`tests/browser/tests/browser.rs`): the example app
+//! (`examples/axum_app.rs`, its `router`) served in-process by `axum::serve` on 127.0.0.1, with a
+//! recorder in front of it that remembers, for every request, its path and the `Cookie` and
+//! `Sec-Fetch-*` headers the browser sent; and a tiny "other site" serving one HTML page that links
+//! to, embeds and loads images from the app (reached as `http://localhost:PORT/`, a different site
+//! from 127.0.0.1).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -8,14 +8,14 @@
 //!   and the namespace's generation, the lifetimes checked on the clock, the entry opened
 //!   (AES-256-GCM-SIV) and decoded by the codec with its limits.
 //!
-//! The value is the user profile of `benches/cache.rs` (124 bytes of JSON); 100 keys are cycled.
+//! The value is the user profile of `cache.rs` (beside this file) (124 bytes of JSON); 100 keys are cycled.
 //! Criterion measures one case after another, so on a loaded machine the ratio of two medians
 //! also measures how the load changed in between; the run therefore ends with a paired
 //! measurement (batches of the plain `GET` and of the cache alternate, the median of the
 //! per-pair ratios is reported). The target is a ratio under 1.2.
 //!
-//! Run with `cargo bench --features redis --bench redis` (about half a minute; needs
-//! `redis-server`, see `scripts/install-redis.sh`).
+//! Run with `cargo bench -p sealed-session-micro-bench --features redis --bench redis` (about half
+//! a minute; needs `redis-server`, see `scripts/install-redis.sh`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -277,7 +277,8 @@ fn criterion_dir() -> PathBuf {
     }
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        // This crate is benches/micro/ in the workspace, whose target directory is at the root.
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("criterion")
 }
 

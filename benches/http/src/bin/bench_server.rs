@@ -2,8 +2,8 @@
 //! back-ends, the same routes and the same JSON bodies.
 //!
 //! ```text
-//! cargo build --release --features axum --example bench_server
-//! target/release/examples/bench_server <variant> <addr>
+//! cargo build --release -p sealed-session-http-bench --features axum --bin bench_server
+//! target/release/bench_server <variant> <addr>
 //! ```
 //!
 //! `<variant>` is one of
