@@ -234,6 +234,17 @@ impl State {
         }
     }
 
+    /// Store `value` under `key` unless an equal value is there.
+    fn store<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        let value = serde_json::to_value(value)
+            .map_err(|_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON"))?;
+        if self.data.get(key) != Some(&value) || self.status == SessionStatus::Purged {
+            self.mark_changed();
+            self.data.insert(key.to_owned(), value);
+        }
+        Ok(())
+    }
+
     /// The lineage to seal: `None` (omitted) while it equals the id.
     pub(crate) fn lineage_to_seal(&self) -> Option<&SessionId> {
         self.lineage.as_ref().filter(|l| Some(**l) != self.id)
@@ -249,6 +260,13 @@ impl State {
         self.opened_chunks = 0;
         self.rejection = rejection;
     }
+}
+
+fn mismatch(key: &str) -> Error {
+    Error::new(
+        ErrorKind::Codec,
+        format!("the session value under {key:?} does not match the requested type"),
+    )
 }
 
 /// A session: typed key/value data and metadata, shared between the HTTP layer and the handler.
@@ -462,6 +480,57 @@ impl Session {
                 )
             }),
         }
+    }
+
+    /// Read-modify-write the value under `key` in one step (no other clone of the session can
+    /// write in between): `f` gets the current value and returns the new one. Nothing happens
+    /// when there is no value; see [`update_or`](Self::update_or). Storing an equal value
+    /// changes nothing.
+    ///
+    /// ```
+    /// let session = sealed_session::Session::new();
+    /// session.insert("visits", &1u32)?;
+    /// assert_eq!(session.update("visits", |n: u32| n + 1)?, Some(2));
+    /// assert_eq!(session.update("missing", |n: u32| n + 1)?, None);
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Codec`] if the stored value does not fit `T`, or the new one is not JSON
+    /// (the session is unchanged).
+    pub fn update<T, F>(&self, key: &str, f: F) -> Result<Option<T>, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut s = self.lock();
+        let Some(current) = s.data.get(key) else {
+            return Ok(None);
+        };
+        let current = T::deserialize(current).map_err(|_| mismatch(key))?;
+        let new = f(current);
+        s.store(key, &new)?;
+        Ok(Some(new))
+    }
+
+    /// [`update`](Self::update), starting from `default` when there is no value (which is then
+    /// passed to `f`): `session.update_or("count", 0, |n: u64| n + 1)` counts from 1.
+    ///
+    /// # Errors
+    /// As [`update`](Self::update).
+    pub fn update_or<T, F>(&self, key: &str, default: T, f: F) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut s = self.lock();
+        let current = match s.data.get(key) {
+            Some(v) => T::deserialize(v).map_err(|_| mismatch(key))?,
+            None => default,
+        };
+        let new = f(current);
+        s.store(key, &new)?;
+        Ok(new)
     }
 
     /// Whether there is a value under `key`.
