@@ -533,11 +533,10 @@ proptest! {
     #![proptest_config(config(256))]
 
     /// (e) The session builder on extreme idle timeouts and refresh fractions: `Ok` or
-    /// `InvalidConfig`, never a panic. Today its `idle.mul_f64(fraction)` panics for
-    /// `Duration::MAX` with a fraction of 1; the crate-private `seal::refresh_after` is the
-    /// panic-free replacement, and this test is to run once the builder calls it.
+    /// `InvalidConfig`, never a panic. Its `idle.mul_f64(fraction)` panicked for
+    /// `Duration::MAX` with a fraction of 1; the builder now computes the refresh point with the
+    /// panic-free `seal::refresh_after`.
     #[test]
-    #[ignore = "enable once SessionBuilder::build computes the refresh point with seal::refresh_after (issue 17)"]
     fn session_builder_never_panics(
         idle in proptest::option::of(extreme_duration()),
         fraction in extreme_fraction(),
