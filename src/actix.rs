@@ -36,6 +36,7 @@ use crate::error::{Error, MissingSession};
 use crate::keys::KeyRing;
 use crate::manager::SessionManager;
 use crate::session::Session;
+use crate::typed_session::TypedSession;
 
 /// actix-web middleware that gives every request a [`Session`].
 #[derive(Clone, Debug)]
@@ -189,6 +190,16 @@ impl FromRequest for Session {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(req.session().ok_or(MissingSession))
+    }
+}
+
+/// A whole struct as the session (see [`TypedSession`]); the same rejection as [`Session`].
+impl<T> FromRequest for TypedSession<T> {
+    type Error = MissingSession;
+    type Future = Ready<Result<Self, MissingSession>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.session().map(TypedSession::new).ok_or(MissingSession))
     }
 }
 

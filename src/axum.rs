@@ -48,6 +48,7 @@ use crate::error::{Error, MissingSession};
 use crate::keys::KeyRing;
 use crate::manager::SessionManager;
 use crate::session::Session;
+use crate::typed_session::TypedSession;
 
 /// A tower [`Layer`](tower_layer::Layer) that gives every request a [`Session`].
 #[derive(Clone, Debug)]
@@ -168,6 +169,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .get::<Session>()
             .cloned()
             .ok_or(MissingSession)
+    }
+}
+
+/// A whole struct as the session (see [`TypedSession`]); the same rejection as [`Session`].
+impl<S: Send + Sync, T> FromRequestParts<S> for TypedSession<T> {
+    type Rejection = MissingSession;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, MissingSession> {
+        Session::from_request_parts(parts, state)
+            .await
+            .map(TypedSession::new)
     }
 }
 

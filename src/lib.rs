@@ -70,6 +70,7 @@ mod manager;
 mod primitives;
 mod seal;
 mod session;
+mod typed_session;
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
@@ -102,6 +103,7 @@ pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};
 pub use manager::SessionManager;
 pub use seal::{Opened, Reseal, Sealer, SealerBuilder, TokenMeta};
 pub use session::{Session, SessionId, SessionStatus};
+pub use typed_session::TypedSession;
 
 /// The primitive wrappers the crate seals, opens and derives with, exposed only to run external
 /// vectors (Wycheproof, RFC 4231, RFC 5869) through the same code paths. Hazardous: nonces are
