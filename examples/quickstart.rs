@@ -4,7 +4,7 @@
 //! cargo run --example quickstart
 //! ```
 
-use sealed_session::{Key, KeyRing, Mode, Rejection, Sealer, UnixTime};
+use sealed_session::{Defaults, Key, KeyRing, Mode, Rejection, Sealer, UnixTime};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // deployments load keys from configuration.
     let first_key = Key::generate();
     let ring = KeyRing::builder().primary(first_key.clone()).build()?;
-    let sealer = Sealer::builder(ring, "__Host-session").build()?;
+    let sealer = Sealer::builder(ring, Defaults::COOKIE_NAME).build()?;
     println!("key ring: {:?}", sealer.ring());
     println!("mode:     {} (default)", sealer.mode());
 
@@ -39,7 +39,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("key id:   {}", meta.key_id());
     println!("created:  {}", meta.created());
     println!("issued:   {}", meta.issued());
-    println!("expires:  {}", meta.expires());
+    // Defaults::LIFETIME, the same 7 days a SessionManager and an empty config file use.
+    println!(
+        "expires:  {} (created + {:?})",
+        meta.expires(),
+        sealer.lifetime()
+    );
     println!("re-seal:  {:?}", opened.reseal());
 
     // Rotate: a new primary key, the old one kept so existing cookies still open.
@@ -47,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .primary(Key::generate())
         .older(first_key)
         .build()?;
-    let sealer2 = Sealer::builder(rotated, "__Host-session").build()?;
+    let sealer2 = Sealer::builder(rotated, Defaults::COOKIE_NAME).build()?;
     let opened = sealer2.open_at::<SessionData>(now, &token)?;
     println!(
         "\nafter rotation the old token opens, re-seal hint: {:?}",
@@ -83,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!("{what:>9}: rejected ({r})");
     }
-    let signed = Sealer::builder(KeyRing::generate(), "__Host-session")
+    let signed = Sealer::builder(KeyRing::generate(), Defaults::COOKIE_NAME)
         .mode(Mode::Signed)
         .build()?;
     let readable = signed.seal_at(now, &data)?;

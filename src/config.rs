@@ -145,19 +145,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::clock::UnixTime;
-use crate::cookie_policy::{Chunking, CookieLifetime, SameSite};
 use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
 use crate::keys::{Key, KeyId, KeyRing, KeyState};
 #[cfg(doc)]
 use crate::seal::Sealer;
-use crate::{SessionBuilder, SessionManager};
+use crate::{Defaults, SessionBuilder, SessionManager, SessionSettings};
 
 mod env;
 mod file;
@@ -215,28 +213,14 @@ const SESSION_FIELDS: [(&str, FieldKind); 17] = [
     ("delete_rejected", FieldKind::Bool),
 ];
 
-/// The session settings one source sets; `None` leaves the next source's (or the default).
+/// The merged session settings, and which source set each one.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Settings {
-    cookie_name: Option<String>,
-    path: Option<String>,
-    domain: Option<String>,
-    same_site: Option<SameSite>,
-    secure: Option<bool>,
-    http_only: Option<bool>,
-    partitioned: Option<bool>,
-    mode: Option<Mode>,
-    also_open: Option<Vec<Mode>>,
-    purpose: Option<String>,
-    lifetime: Option<Duration>,
-    idle_timeout: Option<Option<Duration>>,
-    refresh_fraction: Option<f64>,
-    cookie_lifetime: Option<CookieLifetime>,
-    chunks: Option<usize>,
-    leeway: Option<Duration>,
-    delete_rejected: Option<bool>,
+    /// Every setting: the defaults, then the file's, then the environment's.
+    values: SessionSettings,
     /// Where each set field came from (`SEALED_SESSION_PATH`, `session.path`), by field name:
-    /// errors found once the sources are merged name these, never the values.
+    /// errors found once the sources are merged name these, never the values. A field without
+    /// an entry holds its default.
     origins: BTreeMap<&'static str, String>,
 }
 
@@ -252,43 +236,43 @@ fn non_empty(text: &str) -> Result<String, String> {
 impl Settings {
     /// Set `field` from its text form. The problem, if any, never contains `text`.
     fn set_text(&mut self, field: &str, text: &str) -> Result<(), String> {
+        let v = &mut self.values;
         match field {
-            "cookie_name" => self.cookie_name = Some(non_empty(text)?),
-            "path" => self.path = Some(non_empty(text)?),
-            "domain" => self.domain = Some(non_empty(text)?),
-            "purpose" => self.purpose = Some(non_empty(text)?),
-            "same_site" => self.same_site = Some(values::same_site(text)?),
-            "secure" => self.secure = Some(values::boolean(text)?),
-            "http_only" => self.http_only = Some(values::boolean(text)?),
-            "partitioned" => self.partitioned = Some(values::boolean(text)?),
-            "delete_rejected" => self.delete_rejected = Some(values::boolean(text)?),
-            "mode" => self.mode = Some(values::mode(text)?),
+            "cookie_name" => v.cookie_name = non_empty(text)?,
+            "path" => v.path = non_empty(text)?,
+            "domain" => v.domain = Some(non_empty(text)?),
+            "purpose" => v.purpose = non_empty(text)?,
+            "same_site" => v.same_site = values::same_site(text)?,
+            "secure" => v.secure = values::boolean(text)?,
+            "http_only" => v.http_only = values::boolean(text)?,
+            "partitioned" => v.partitioned = values::boolean(text)?,
+            "delete_rejected" => v.delete_rejected = values::boolean(text)?,
+            "mode" => v.mode = values::mode(text)?,
             "also_open" => {
-                self.also_open = Some(
-                    text.split(',')
-                        .map(str::trim)
-                        .filter(|m| !m.is_empty())
-                        .map(values::mode)
-                        .collect::<Result<_, _>>()?,
-                );
+                v.also_open = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .map(values::mode)
+                    .collect::<Result<_, _>>()?;
             }
-            "lifetime" => self.lifetime = Some(values::lifetime(text)?),
-            "idle_timeout" => self.idle_timeout = Some(values::idle_timeout(text)?),
-            "leeway" => self.leeway = Some(values::leeway(text)?),
-            "cookie_lifetime" => self.cookie_lifetime = Some(values::cookie_lifetime(text)?),
+            "lifetime" => v.lifetime = values::lifetime(text)?,
+            "idle_timeout" => v.idle_timeout = values::idle_timeout(text)?,
+            "leeway" => v.leeway = values::leeway(text)?,
+            "cookie_lifetime" => v.cookie_lifetime = values::cookie_lifetime(text)?,
             "refresh_fraction" => {
                 let f = text
                     .trim()
                     .parse::<f64>()
                     .map_err(|_| "expected a number from 0 to 1".to_owned())?;
-                self.refresh_fraction = Some(values::refresh_fraction(f)?);
+                v.refresh_fraction = values::refresh_fraction(f)?;
             }
             "chunks" => {
                 let n = text
                     .trim()
                     .parse::<i64>()
                     .map_err(|_| "expected a whole number from 1 to 16".to_owned())?;
-                self.chunks = Some(values::chunks(n)?);
+                v.chunks = values::chunks(n)?;
             }
             _ => return Err("not a session setting".to_owned()),
         }
@@ -302,38 +286,17 @@ impl Settings {
         }
     }
 
+    /// Whether a source set `field` (rather than leaving the default).
+    fn is_set(&self, field: &str) -> bool {
+        self.origins.contains_key(field)
+    }
+
     /// Where `field` came from, or `session.FIELD` for a default.
     fn origin(&self, field: &str) -> String {
         self.origins
             .get(field)
             .cloned()
             .unwrap_or_else(|| format!("session.{field}"))
-    }
-
-    /// `self` with every field `top` sets replaced.
-    fn overlaid(self, top: Settings) -> Settings {
-        let mut origins = self.origins;
-        origins.extend(top.origins);
-        Settings {
-            origins,
-            cookie_name: top.cookie_name.or(self.cookie_name),
-            path: top.path.or(self.path),
-            domain: top.domain.or(self.domain),
-            same_site: top.same_site.or(self.same_site),
-            secure: top.secure.or(self.secure),
-            http_only: top.http_only.or(self.http_only),
-            partitioned: top.partitioned.or(self.partitioned),
-            mode: top.mode.or(self.mode),
-            also_open: top.also_open.or(self.also_open),
-            purpose: top.purpose.or(self.purpose),
-            lifetime: top.lifetime.or(self.lifetime),
-            idle_timeout: top.idle_timeout.or(self.idle_timeout),
-            refresh_fraction: top.refresh_fraction.or(self.refresh_fraction),
-            cookie_lifetime: top.cookie_lifetime.or(self.cookie_lifetime),
-            chunks: top.chunks.or(self.chunks),
-            leeway: top.leeway.or(self.leeway),
-            delete_rejected: top.delete_rejected.or(self.delete_rejected),
-        }
     }
 }
 
@@ -373,7 +336,12 @@ enum KeySource {
 /// What one source (the file, or the environment) configures.
 #[derive(Clone, Default)]
 struct Layer {
+    /// The file's settings over the defaults.
     settings: Settings,
+    /// The environment's settings, already validated, as `(field, text, variable)`: applied on
+    /// top of the file's (the texts are kept because any of them may be a secret pasted into
+    /// the wrong variable, they are zeroized).
+    overrides: Vec<(&'static str, Zeroizing<String>, String)>,
     keys: Option<KeySource>,
     revoke_before: Option<UnixTime>,
     /// The variables this layer was read from (names only), for `Debug`.
@@ -580,7 +548,13 @@ fn resolve(
     origin: Option<Arc<Origin>>,
 ) -> Result<(Config, Vec<(KeyId, KeyState)>), Error> {
     let file = file.unwrap_or_default();
-    let settings = file.settings.overlaid(env.settings.clone());
+    let mut settings = file.settings;
+    for (field, text, var) in &env.overrides {
+        settings
+            .set_text(field, text)
+            .map_err(|problem| config_error(format!("{var}: {problem}")))?;
+        settings.note(field, var.clone());
+    }
     let keys = env.keys.as_ref().or(file.keys.as_ref()).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidKeyRing,
@@ -628,28 +602,23 @@ const DOMAIN_RULE: &str = "must be a host name: letters, digits, '-' and '.'";
 /// builder's words, and even then only if no configured text appears in them.
 fn check_settings(config: &Config) -> Result<(), Error> {
     let s = &config.settings;
+    let v = &s.values;
     let alone = || SessionBuilder::<SessionManager>::new(config.ring.clone());
     let fails = |b: SessionBuilder<SessionManager>| b.build().is_err();
     let bad = |field: &str, rule: &str| config_error(format!("{}: {rule}", s.origin(field)));
-    if let Some(name) = &s.cookie_name {
-        if fails(alone().with_cookie_name(name.clone())) {
-            return Err(bad("cookie_name", NAME_RULE));
-        }
+    if s.is_set("cookie_name") && fails(alone().with_cookie_name(v.cookie_name.clone())) {
+        return Err(bad("cookie_name", NAME_RULE));
     }
-    if let Some(path) = &s.path {
-        if fails(alone().with_cookie_name("id").with_path(path.clone())) {
-            return Err(bad("path", PATH_RULE));
-        }
+    if s.is_set("path") && fails(alone().with_cookie_name("id").with_path(v.path.clone())) {
+        return Err(bad("path", PATH_RULE));
     }
-    if let Some(domain) = &s.domain {
-        if fails(alone().with_cookie_name("id").with_domain(domain.clone())) {
+    if let Some(domain) = v.domain.clone().filter(|_| s.is_set("domain")) {
+        if fails(alone().with_cookie_name("id").with_domain(domain)) {
             return Err(bad("domain", DOMAIN_RULE));
         }
     }
-    if let Some(purpose) = &s.purpose {
-        if fails(alone().with_purpose(purpose.clone())) {
-            return Err(bad("purpose", "is not an acceptable purpose"));
-        }
+    if s.is_set("purpose") && fails(alone().with_purpose(v.purpose.clone())) {
+        return Err(bad("purpose", "is not an acceptable purpose"));
     }
     let Err(e) = config.session_builder::<SessionManager>().build() else {
         return Ok(());
@@ -662,21 +631,27 @@ fn check_settings(config: &Config) -> Result<(), Error> {
     } else {
         origins.join(", ")
     };
-    let texts = [&s.cookie_name, &s.path, &s.domain, &s.purpose];
+    let texts = [
+        ("cookie_name", Some(v.cookie_name.as_str())),
+        ("path", Some(v.path.as_str())),
+        ("domain", v.domain.as_deref()),
+        ("purpose", Some(v.purpose.as_str())),
+    ];
     let quotes_a_value = texts
         .iter()
-        .filter_map(|t| t.as_deref())
+        .filter(|(field, _)| s.is_set(field))
+        .filter_map(|(_, t)| *t)
         .any(|t| t.len() > 1 && e.message().contains(t));
     let mut problem = if quotes_a_value {
         "these settings do not work together".to_owned()
     } else {
         values::sanitize(e.message())
     };
-    if s.cookie_name.is_none() && problem.contains("__Host-") {
+    if !s.is_set("cookie_name") && problem.contains("__Host-") {
         problem.push_str(&format!(
             " (the default cookie name is {}: set session.cookie_name or {}COOKIE_NAME to \
              another name)",
-            SessionManager::DEFAULT_COOKIE_NAME,
+            Defaults::COOKIE_NAME,
             env::PREFIX
         ));
     }
@@ -743,60 +718,12 @@ impl Config {
     /// The settings were validated when the configuration was loaded, so `build()` fails only
     /// if a later `with_*` call made them invalid.
     pub fn session_builder<T: From<SessionManager>>(&self) -> SessionBuilder<T> {
-        let s = &self.settings;
-        let mut b = SessionBuilder::<T>::new(self.ring.clone());
-        if let Some(v) = &s.cookie_name {
-            b = b.with_cookie_name(v.clone());
-        }
-        if let Some(v) = &s.path {
-            b = b.with_path(v.clone());
-        }
-        if let Some(v) = &s.domain {
-            b = b.with_domain(v.clone());
-        }
-        if let Some(v) = s.same_site {
-            b = b.with_same_site(v);
-        }
-        if let Some(v) = s.secure {
-            b = b.with_secure(v);
-        }
-        if let Some(v) = s.http_only {
-            b = b.with_http_only(v);
-        }
-        if let Some(v) = s.partitioned {
-            b = b.with_partitioned(v);
-        }
-        if let Some(v) = s.cookie_lifetime {
-            b = b.with_cookie_lifetime(v);
-        }
-        if let Some(n) = s.chunks {
-            b = b.with_chunking((n > 1).then(|| Chunking::new(n)));
-        }
-        if let Some(v) = s.mode {
-            b = b.with_mode(v);
-        }
-        for m in s.also_open.iter().flatten() {
-            b = b.with_also_open(*m);
-        }
-        if let Some(v) = &s.purpose {
-            b = b.with_purpose(v.clone());
-        }
-        if let Some(v) = s.lifetime {
-            b = b.with_lifetime(v);
-        }
-        if let Some(v) = s.idle_timeout {
-            b = b.with_idle_timeout(v);
-        }
-        if let Some(v) = s.refresh_fraction {
-            b = b.with_refresh_fraction(v);
-        }
-        if let Some(v) = s.leeway {
-            b = b.with_leeway(v);
-        }
-        if let Some(v) = s.delete_rejected {
-            b = b.with_delete_rejected(v);
-        }
-        b
+        SessionBuilder::<T>::new(self.ring.clone()).with_settings(self.settings.values.clone())
+    }
+
+    /// The session settings: the defaults with the file's and the environment's on top.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings.values
     }
 
     /// A [`SessionManager`] with these settings (`self.session_builder().build()`).
@@ -807,17 +734,14 @@ impl Config {
         self.session_builder().build()
     }
 
-    /// The cookie name (the configured one, or the default `__Host-session`).
+    /// The cookie name (the configured one, or [`Defaults::COOKIE_NAME`]).
     pub fn cookie_name(&self) -> &str {
-        self.settings
-            .cookie_name
-            .as_deref()
-            .unwrap_or(SessionManager::DEFAULT_COOKIE_NAME)
+        &self.settings.values.cookie_name
     }
 
-    /// The sealing mode (the configured one, or the default).
+    /// The sealing mode (the configured one, or [`Defaults::MODE`]).
     pub fn mode(&self) -> Mode {
-        self.settings.mode.unwrap_or_default()
+        self.settings.values.mode
     }
 
     /// The file this configuration was read from, if any.

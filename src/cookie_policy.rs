@@ -12,6 +12,7 @@ use std::time::Duration;
 use cookie::Cookie;
 
 use crate::clock::UnixTime;
+use crate::defaults::Defaults;
 use crate::error::{Error, ErrorKind};
 
 /// The most bytes a browser stores for one cookie: name, value and attributes (RFC 6265 §6.1
@@ -126,20 +127,21 @@ pub struct CookiePolicyBuilder {
 }
 
 impl CookiePolicy {
-    /// Start a policy for the cookie `name`. Defaults: Path `/`, no Domain, SameSite `Lax`,
-    /// Secure, HttpOnly, not Partitioned, a browser-session cookie, no chunking.
+    /// Start a policy for the cookie `name`. Every attribute starts at its [`Defaults`] value:
+    /// Path `/`, no Domain, SameSite `Lax`, Secure, HttpOnly, not Partitioned, a
+    /// browser-session cookie, no chunking.
     pub fn builder(name: impl Into<String>) -> CookiePolicyBuilder {
         CookiePolicyBuilder {
             policy: CookiePolicy {
                 name: name.into(),
-                path: "/".to_owned(),
-                domain: None,
-                same_site: SameSite::Lax,
-                secure: true,
-                http_only: true,
-                partitioned: false,
-                lifetime: CookieLifetime::BrowserSession,
-                chunking: None,
+                path: Defaults::PATH.to_owned(),
+                domain: Defaults::DOMAIN.map(str::to_owned),
+                same_site: Defaults::SAME_SITE,
+                secure: Defaults::SECURE,
+                http_only: Defaults::HTTP_ONLY,
+                partitioned: Defaults::PARTITIONED,
+                lifetime: Defaults::COOKIE_LIFETIME,
+                chunking: (Defaults::CHUNKS > 1).then(|| Chunking::new(Defaults::CHUNKS)),
             },
         }
     }

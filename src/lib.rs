@@ -63,6 +63,7 @@ mod clock;
 mod codec;
 mod cookie_header;
 mod cookie_policy;
+mod defaults;
 mod envelope;
 mod error;
 mod keys;
@@ -88,7 +89,7 @@ pub mod cache;
 pub mod config;
 pub mod revocation;
 
-pub use builder::SessionBuilder;
+pub use builder::{SessionBuilder, SessionSettings};
 pub use cache_control::{CacheSafety, ResponseHeader, ResponseHeaders};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use codec::Codec;
@@ -97,6 +98,7 @@ pub use cookie_policy::{
     Chunking, CookieLifetime, CookiePolicy, CookiePolicyBuilder, SameSite, MAX_COOKIE_LIFETIME,
     MAX_SET_COOKIE_LEN,
 };
+pub use defaults::Defaults;
 pub use envelope::{Mode, Timestamps};
 pub use error::{Error, ErrorKind, MissingSession, Rejection};
 pub use keys::{Key, KeyId, KeyRing, KeyRingBuilder, KeyState};

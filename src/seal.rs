@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::codec::{Codec, CODEC_JSON};
+use crate::defaults::Defaults;
 use crate::envelope::{self, le64, Mode, SplitError, Timestamps, LABEL};
 use crate::error::{Error, ErrorKind, Rejection};
 use crate::keys::{KeyId, KeyRing, RingKey};
@@ -216,11 +217,19 @@ pub struct SealerBuilder {
     purpose: String,
     lifetime: Duration,
     idle_timeout: Option<Duration>,
-    refresh_after: Option<Duration>,
+    refresh: Refresh,
     leeway: Duration,
     max_token_len: usize,
     codec: Codec,
     clock: Arc<dyn Clock>,
+}
+
+/// When a token is due for a rolling refresh: a share of the idle window (what the session layer
+/// and the configuration speak in), or a fixed age.
+#[derive(Clone, Copy, Debug)]
+enum Refresh {
+    Fraction(f64),
+    After(Option<Duration>),
 }
 
 impl fmt::Debug for SealerBuilder {
@@ -239,14 +248,17 @@ impl Sealer {
     pub fn builder(ring: KeyRing, cookie_name: impl Into<String>) -> SealerBuilder {
         SealerBuilder {
             ring,
-            mode: Mode::default(),
+            mode: Defaults::MODE,
             also_open: Vec::new(),
             name: cookie_name.into(),
-            purpose: SealerBuilder::DEFAULT_PURPOSE.to_owned(),
-            lifetime: SealerBuilder::DEFAULT_LIFETIME,
+            purpose: Defaults::PURPOSE.to_owned(),
+            lifetime: Defaults::LIFETIME,
+            // The idle limit and the rolling refresh are the session layer's: a sealer also seals
+            // tokens nobody re-seals (CSRF tokens, cache entries), which an idle limit would
+            // kill. `SessionBuilder` sets `Defaults::IDLE_TIMEOUT` and `REFRESH_FRACTION`.
             idle_timeout: None,
-            refresh_after: None,
-            leeway: SealerBuilder::DEFAULT_LEEWAY,
+            refresh: Refresh::After(None),
+            leeway: Defaults::LEEWAY,
             max_token_len: SealerBuilder::DEFAULT_MAX_TOKEN_LEN,
             codec: Codec::new(),
             clock: Arc::new(SystemClock),
@@ -255,20 +267,20 @@ impl Sealer {
 }
 
 impl SealerBuilder {
-    /// Default purpose string.
-    pub const DEFAULT_PURPOSE: &'static str = "session";
-    /// Default absolute lifetime: 14 days.
-    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(14 * 24 * 3600);
-    /// Default clock leeway: 60 seconds.
-    pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+    /// Default purpose string: [`Defaults::PURPOSE`].
+    pub const DEFAULT_PURPOSE: &'static str = Defaults::PURPOSE;
+    /// Default absolute lifetime: [`Defaults::LIFETIME`] (7 days).
+    pub const DEFAULT_LIFETIME: Duration = Defaults::LIFETIME;
+    /// Default clock leeway: [`Defaults::LEEWAY`] (60 seconds).
+    pub const DEFAULT_LEEWAY: Duration = Defaults::LEEWAY;
     /// The longest lifetime accepted: 100 years (anything longer is a configuration mistake,
     /// and would overflow the token's timestamps near the end of `u64`).
     pub const MAX_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
     /// Default largest token: 4096 characters, the most a browser stores in one cookie.
     pub const DEFAULT_MAX_TOKEN_LEN: usize = 4096;
 
-    /// The mode new tokens are sealed in. Default [`Mode::Aes256GcmSiv`]: no practical nonce
-    /// limit, and within a few hundred nanoseconds of AES-GCM (see the benchmark in the README).
+    /// The mode new tokens are sealed in. Default [`Defaults::MODE`] ([`Mode::Aes256GcmSiv`]: no
+    /// practical nonce limit, and within a few hundred nanoseconds of AES-GCM).
     #[must_use]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
@@ -286,7 +298,7 @@ impl SealerBuilder {
 
     /// The purpose bound into every token next to the cookie name, so tokens of one use (a
     /// session) cannot be replayed as another (a CSRF token, a cache entry) even under the same
-    /// key. Default `"session"`.
+    /// key. Default [`Defaults::PURPOSE`] (`"session"`).
     #[must_use]
     pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
         self.purpose = purpose.into();
@@ -294,7 +306,8 @@ impl SealerBuilder {
     }
 
     /// The absolute lifetime: new tokens expire this long after creation, and no token opens
-    /// later than this after its `created` time, whatever its own expiry says. Default 14 days.
+    /// later than this after its `created` time, whatever its own expiry says. Default
+    /// [`Defaults::LIFETIME`] (7 days), the session layer's.
     #[must_use]
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
@@ -302,7 +315,8 @@ impl SealerBuilder {
     }
 
     /// Refuse tokens not re-sealed for this long (measured from `issued`). Default: none at this
-    /// layer (the session layer sets one). From one second to
+    /// layer, because a sealer also seals tokens nobody re-seals; the session layer sets
+    /// [`Defaults::IDLE_TIMEOUT`]. From one second to
     /// [`MAX_LIFETIME`](Self::MAX_LIFETIME); [`build`](Self::build) refuses anything else (for no
     /// idle limit, pass `None`, not a huge duration).
     #[must_use]
@@ -311,15 +325,43 @@ impl SealerBuilder {
         self
     }
 
-    /// Hint [`Reseal::Refresh`] once a token was issued this long ago. Default: none. Any
-    /// duration is accepted: one longer than the idle timeout never triggers.
+    /// Hint [`Reseal::Refresh`] once a token was issued this long ago (`None`: never). Default:
+    /// none at this layer (the session layer sets [`Defaults::REFRESH_FRACTION`] of the idle
+    /// timeout). Any duration is
+    /// accepted: one longer than the idle timeout never triggers. Replaces
+    /// [`refresh_fraction`](Self::refresh_fraction).
     #[must_use]
     pub fn refresh_after(mut self, after: Option<Duration>) -> Self {
-        self.refresh_after = after;
+        self.refresh = Refresh::After(after);
         self
     }
 
-    /// How far in the future `issued` may be, for clock skew between servers. Default 60 s; at
+    /// Hint [`Reseal::Refresh`] once this share of the idle timeout has passed since `issued`
+    /// (never without an idle timeout). Default: no refresh hint at this layer; the session
+    /// layer uses [`Defaults::REFRESH_FRACTION`]. From 0 to 1;
+    /// [`build`](Self::build) refuses anything else. Replaces
+    /// [`refresh_after`](Self::refresh_after).
+    #[must_use]
+    pub fn refresh_fraction(mut self, fraction: f64) -> Self {
+        self.refresh = Refresh::Fraction(fraction);
+        self
+    }
+
+    /// Replace the modes set with [`also_open`](Self::also_open) so far.
+    pub(crate) fn replace_also_open(mut self, modes: Vec<Mode>) -> Self {
+        self.also_open = modes;
+        self
+    }
+
+    /// The cookie name, replacing the one given to [`Sealer::builder`]: the session builder
+    /// learns it from the validated cookie policy only when it builds.
+    pub(crate) fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How far in the future `issued` may be, for clock skew between servers. Default
+    /// [`Defaults::LEEWAY`] (60 s); at
     /// most [`MAX_LIFETIME`](Self::MAX_LIFETIME) ([`build`](Self::build) refuses more).
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -354,9 +396,13 @@ impl SealerBuilder {
     /// # Errors
     /// [`ErrorKind::InvalidConfig`] for an empty cookie name or purpose, a lifetime or an idle
     /// timeout under one second or over [`MAX_LIFETIME`](Self::MAX_LIFETIME), a leeway over
-    /// `MAX_LIFETIME`, or a maximum token length too small for an empty payload. Never panics,
-    /// whatever the settings.
+    /// `MAX_LIFETIME`, a refresh fraction outside 0..=1, or a maximum token length too small
+    /// for an empty payload. Never panics, whatever the settings.
     pub fn build(self) -> Result<Sealer, Error> {
+        let refresh_after = match self.refresh {
+            Refresh::After(after) => after,
+            Refresh::Fraction(f) => refresh_after(self.idle_timeout, f)?,
+        };
         if self.name.is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidConfig,
@@ -427,7 +473,7 @@ impl SealerBuilder {
                 purpose: self.purpose,
                 lifetime: self.lifetime,
                 idle_timeout: self.idle_timeout,
-                refresh_after: self.refresh_after,
+                refresh_after,
                 leeway: self.leeway,
                 max_token_len: self.max_token_len,
                 codec: self.codec,
@@ -448,13 +494,6 @@ impl SealerBuilder {
 ///
 /// # Errors
 /// [`ErrorKind::InvalidConfig`] if `fraction` is not finite or not within `0..=1`.
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "for the session builder (issue 17); drop this once it calls it"
-    )
-)]
 pub(crate) fn refresh_after(
     idle: Option<Duration>,
     fraction: f64,
@@ -503,6 +542,16 @@ impl Sealer {
     /// The idle timeout, if any.
     pub fn idle_timeout(&self) -> Option<Duration> {
         self.inner.idle_timeout
+    }
+
+    /// The age (since `issued`) after which an opened token is hinted for a rolling refresh.
+    pub fn refresh_after(&self) -> Option<Duration> {
+        self.inner.refresh_after
+    }
+
+    /// The clock leeway for `issued` times in the future.
+    pub fn leeway(&self) -> Duration {
+        self.inner.leeway
     }
     /// The codec.
     pub fn codec(&self) -> &Codec {

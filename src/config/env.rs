@@ -99,11 +99,19 @@ where
                         known_names().join(", ")
                     )));
                 }
+                // Checked now, so a bad variable fails the load whatever the file says;
+                // applied over the file's settings when the two are merged.
+                let Some((field, _)) = SESSION_FIELDS.iter().find(|(f, _)| *f == field) else {
+                    continue;
+                };
                 layer
                     .settings
-                    .set_text(&field, value)
+                    .set_text(field, value)
                     .map_err(|problem| config_error(format!("{name}: {problem}")))?;
-                layer.settings.note(&field, name.clone());
+                layer.settings.note(field, name.clone());
+                layer
+                    .overrides
+                    .push((field, Zeroizing::new(value.to_owned()), name.clone()));
             }
         }
         layer.names.push(name.clone());

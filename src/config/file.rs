@@ -188,14 +188,14 @@ fn settings(node: &Node<'_>) -> Result<Settings, Error> {
                     .map_err(problem)?;
             }
             (FieldKind::Fraction, Value::Float(f)) => {
-                s.refresh_fraction = Some(values::refresh_fraction(*f).map_err(problem)?);
+                s.values.refresh_fraction = values::refresh_fraction(*f).map_err(problem)?;
             }
             (FieldKind::Fraction, Value::Integer(i)) => {
                 let f = i32::try_from(*i).map_or(f64::NAN, f64::from);
-                s.refresh_fraction = Some(values::refresh_fraction(f).map_err(problem)?);
+                s.values.refresh_fraction = values::refresh_fraction(f).map_err(problem)?;
             }
             (FieldKind::Count, Value::Integer(i)) => {
-                s.chunks = Some(values::chunks(*i).map_err(problem)?);
+                s.values.chunks = values::chunks(*i).map_err(problem)?;
             }
             (FieldKind::Modes, Value::Array(items)) => {
                 let mut modes = Vec::with_capacity(items.len());
@@ -209,7 +209,7 @@ fn settings(node: &Node<'_>) -> Result<Settings, Error> {
                         v => return Err(wrong_type(&item_path, "a mode name (a string)", v)),
                     }
                 }
-                s.also_open = Some(modes);
+                s.values.also_open = modes;
             }
             (FieldKind::Text, v) => return Err(wrong_type(&path, "a string", v)),
             (FieldKind::Bool, v) => return Err(wrong_type(&path, "true or false", v)),

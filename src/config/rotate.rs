@@ -12,7 +12,6 @@ use super::{config_error, resolve, Layer};
 use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::keys::{Key, KeyId, KeyState};
-use crate::SessionManager;
 
 /// The first line of a rewritten file.
 const HEADER: &str =
@@ -118,10 +117,7 @@ impl Rotation {
             ));
         }
         let (config, states) = resolve(Some(layer), &Layer::default(), None)?;
-        let lifetime = config
-            .settings
-            .lifetime
-            .unwrap_or(SessionManager::DEFAULT_LIFETIME);
+        let lifetime = config.settings.values.lifetime;
         if let Some(at) = self.activates_at {
             if at <= now {
                 return Err(config_error(format!(
