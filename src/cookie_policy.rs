@@ -12,6 +12,7 @@ use std::time::Duration;
 use cookie::Cookie;
 
 use crate::clock::UnixTime;
+pub use crate::cookie_attributes::{CookieLifetime, SameSite};
 use crate::defaults::Defaults;
 use crate::error::{Error, ErrorKind};
 
@@ -26,38 +27,6 @@ const MIN_VALUE_ROOM: usize = 512;
 /// The longest persistent lifetime browsers honour (Chromium and Firefox cap Max-Age and Expires
 /// at 400 days; RFC 6265bis §5.5).
 pub const MAX_COOKIE_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
-
-/// The `SameSite` attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SameSite {
-    /// Sent only with same-site requests.
-    Strict,
-    /// Also sent with top-level cross-site navigations (the browsers' default, and ours).
-    Lax,
-    /// Sent with every request; requires `Secure`.
-    None,
-}
-
-impl SameSite {
-    fn to_cookie(self) -> cookie::SameSite {
-        match self {
-            SameSite::Strict => cookie::SameSite::Strict,
-            SameSite::Lax => cookie::SameSite::Lax,
-            SameSite::None => cookie::SameSite::None,
-        }
-    }
-}
-
-/// How long the browser keeps the cookie. The server enforces its own idle and absolute limits
-/// from the authenticated timestamps either way; this only decides what the browser forgets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CookieLifetime {
-    /// No Max-Age or Expires: the browser drops the cookie when it closes.
-    BrowserSession,
-    /// Max-Age and Expires both set (Expires for old clients), capped at 400 days and at the
-    /// token's own expiry.
-    Persistent(Duration),
-}
 
 /// Chunking settings: a token too long for one cookie is split across `NAME`, `NAME.1`, ….
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

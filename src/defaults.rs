@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::cookie_policy::{CookieLifetime, SameSite};
+use crate::cookie_attributes::{CookieLifetime, SameSite};
 use crate::envelope::Mode;
 
 /// The default of every session setting. Each constant says why it is the default; the

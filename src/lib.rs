@@ -61,6 +61,7 @@ mod builder;
 mod cache_control;
 mod clock;
 mod codec;
+mod cookie_attributes;
 mod cookie_header;
 mod cookie_policy;
 mod defaults;
