@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proptest::prelude::*;
 use sealed_session::cache::{
@@ -41,54 +41,10 @@ use sealed_session::{Codec, ErrorKind, Key, KeyRing};
 #[path = "common/cache_suite.rs"]
 mod cache_suite;
 
-use cache_suite::{ok, profile, Boom, Profile, DEADLINE, SECOND};
-
-/// A cache on a manual clock with the given default TTL and grace.
-fn manual(ttl: Duration, grace: Duration) -> (Cache, ManualCacheClock) {
-    let clock = ManualCacheClock::new();
-    let cache = Cache::builder()
-        .clock(clock.clone())
-        .ttl(ttl)
-        .grace(grace)
-        .build()
-        .unwrap();
-    (cache, clock)
-}
-
-/// Poll `done` until it holds; fail after [`DEADLINE`] rather than hang.
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        thread::yield_now();
-    }
-}
-
-async fn wait_until_async(what: &str, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        tokio::task::yield_now().await;
-    }
-}
-
-/// Run `f` on another thread and fail if it has not returned within [`DEADLINE`]: for calls that
-/// must not block.
-fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("{what} blocked"))
-}
-
-/// Await `fut`, failing after [`DEADLINE`] rather than hanging.
-async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(DEADLINE, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish"))
-}
+use cache_suite::{
+    blocking_cache, blocking_wait_until, ok, profile, promptly, wait_until, within, Boom, Profile,
+    SECOND,
+};
 
 fn stats(cache: &Cache) -> CacheStats {
     cache.stats()
@@ -100,7 +56,7 @@ fn stats(cache: &Cache) -> CacheStats {
 
 #[test]
 fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once() {
-    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let (cache, clock) = blocking_cache(60 * SECOND, 30 * SECOND);
     let ns = cache.namespace::<u32, String>("pages");
     ns.insert(&1, &"old".to_string()).unwrap();
     clock.advance(75 * SECOND);
@@ -115,7 +71,7 @@ fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once(
             })
         })
     };
-    wait_until("the refresh to start", || stats(&cache).creations == 1);
+    blocking_wait_until("the refresh to start", || stats(&cache).creations == 1);
     for _ in 0..5 {
         let ns = ns.clone();
         let value = promptly("a stale serve", move || {
@@ -135,7 +91,7 @@ fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once(
 
 #[test]
 fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable() {
-    let (cache, clock) = manual(60 * SECOND, 30 * SECOND);
+    let (cache, clock) = blocking_cache(60 * SECOND, 30 * SECOND);
     let ns = cache.namespace::<u32, String>("pages");
     ns.insert(&1, &"old".to_string()).unwrap();
     clock.advance(70 * SECOND);
@@ -154,7 +110,7 @@ fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable() {
             })
         })
     };
-    wait_until("the second refresh", || stats(&cache).creations == 2);
+    blocking_wait_until("the second refresh", || stats(&cache).creations == 2);
     let during = {
         let ns = ns.clone();
         promptly("a stale serve", move || {
@@ -177,7 +133,7 @@ fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable() {
 /// `clearing_a_namespace_touches_no_other_namespace_or_cache` checks what clearing does).
 #[test]
 fn clearing_a_namespace_visits_no_entry() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let a = cache.namespace::<u32, u32>("a");
     let b = cache.namespace::<u32, u32>("b");
     for k in 0..100 {
@@ -194,7 +150,7 @@ fn clearing_a_namespace_visits_no_entry() {
 
 #[test]
 fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let value = ns.get_or_create(&1, || {
         ns.clear(); // as if another thread cleared while the creator ran
@@ -210,7 +166,7 @@ fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace() {
 
 #[test]
 fn sixty_four_threads_on_one_cold_key_make_one_creation() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<String, Profile>("users");
     let runs = AtomicU32::new(0);
     let key = "cold".to_string();
@@ -221,7 +177,7 @@ fn sixty_four_threads_on_one_cold_key_make_one_creation() {
                     ns.get_or_create(&key, || {
                         runs.fetch_add(1, Ordering::SeqCst);
                         // Hold the creation until the 63 others are waiting on it.
-                        wait_until("63 waiters", || stats(&cache).coalesced == 63);
+                        blocking_wait_until("63 waiters", || stats(&cache).coalesced == 63);
                         ok(profile(7))
                     })
                 })
@@ -241,7 +197,7 @@ fn sixty_four_threads_on_one_cold_key_make_one_creation() {
 
 #[test]
 fn a_failing_creator_runs_once_and_every_waiter_gets_its_error() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, Profile>("users");
     let runs = AtomicU32::new(0);
     let results: Vec<_> = thread::scope(|s| {
@@ -250,7 +206,7 @@ fn a_failing_creator_runs_once_and_every_waiter_gets_its_error() {
                 s.spawn(|| {
                     ns.get_or_create(&9, || {
                         runs.fetch_add(1, Ordering::SeqCst);
-                        wait_until("63 waiters", || stats(&cache).coalesced == 63);
+                        blocking_wait_until("63 waiters", || stats(&cache).coalesced == 63);
                         Err(Boom(9))
                     })
                 })
@@ -282,18 +238,18 @@ fn a_failing_creator_runs_once_and_every_waiter_gets_its_error() {
 
 #[test]
 fn a_panicking_creator_hands_the_key_to_a_waiter() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let leader = {
         let (ns, cache) = (ns.clone(), cache.clone());
         thread::spawn(move || {
             ns.get_or_create(&1, || -> Result<u32, Boom> {
-                wait_until("a waiter", || stats(&cache).coalesced == 1);
+                blocking_wait_until("a waiter", || stats(&cache).coalesced == 1);
                 panic!("creator exploded")
             })
         })
     };
-    wait_until("the first creator", || stats(&cache).creations == 1);
+    blocking_wait_until("the first creator", || stats(&cache).creations == 1);
     let waiter = {
         let ns = ns.clone();
         thread::spawn(move || promptly("the waiter", move || ns.get_or_create(&1, || ok(42))))
@@ -309,7 +265,7 @@ fn a_panicking_creator_hands_the_key_to_a_waiter() {
 
 #[test]
 fn a_panicking_creator_alone_does_not_wedge_the_key() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         ns.get_or_create(&1, || -> Result<u32, Boom> { panic!("creator exploded") })
@@ -321,7 +277,7 @@ fn a_panicking_creator_alone_does_not_wedge_the_key() {
 
 #[test]
 fn a_dropped_future_does_not_wedge_the_key() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let mut fut: Pin<Box<dyn Future<Output = _>>> =
         Box::pin(ns.get_or_create_async(&1, std::future::pending::<Result<u32, Boom>>));
@@ -335,18 +291,18 @@ fn a_dropped_future_does_not_wedge_the_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_and_async_callers_share_one_creation() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let leader = {
         let (ns, cache) = (ns.clone(), cache.clone());
         thread::spawn(move || {
             ns.get_or_create(&1, || {
-                wait_until("an async waiter", || stats(&cache).coalesced == 1);
+                blocking_wait_until("an async waiter", || stats(&cache).coalesced == 1);
                 ok(11)
             })
         })
     };
-    wait_until_async("the sync creator", || stats(&cache).creations == 1).await;
+    wait_until("the sync creator", || stats(&cache).creations == 1).await;
     let got = within(
         "the async waiter",
         ns.get_or_create_async(&1, || async { ok(22) }),
@@ -359,7 +315,7 @@ async fn sync_and_async_callers_share_one_creation() {
 
 #[test]
 fn a_creator_asking_for_its_own_key_gets_an_error_not_a_deadlock() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let outer = ns.get_or_create(&1, || {
         let inner = ns.get_or_create(&1, || ok(0));
@@ -463,7 +419,7 @@ fn values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters() {
             .map(|_| {
                 s.spawn(|| {
                     ns.get_or_create(&1, || {
-                        wait_until("3 waiters", || stats(&cache).coalesced == 3);
+                        blocking_wait_until("3 waiters", || stats(&cache).coalesced == 3);
                         ok(long.clone())
                     })
                 })
@@ -533,7 +489,7 @@ fn sealed_waiters_open_the_shared_entry() {
             .map(|_| {
                 s.spawn(|| {
                     ns.get_or_create(&1, || {
-                        wait_until("7 waiters", || stats(&cache).coalesced == 7);
+                        blocking_wait_until("7 waiters", || stats(&cache).coalesced == 7);
                         ok(profile(3))
                     })
                 })
@@ -564,7 +520,7 @@ fn load(conn: &Connection, _log: &Logger, user: u64, lang: &str) -> Result<Strin
 
 #[test]
 fn memoize_keys_on_the_chosen_arguments_only() {
-    let (cache, _) = manual(60 * SECOND, Duration::ZERO);
+    let (cache, _) = blocking_cache(60 * SECOND, Duration::ZERO);
     let greet = cache.namespace::<(u64, String), String>("greet").memoize(
         |(_, _, user, lang): &(&Connection, &Logger, u64, &str)| (*user, lang.to_string()),
         |(conn, log, user, lang)| load(conn, log, user, lang),

@@ -4,40 +4,14 @@ use std::future::Future as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sealed_session::cache::{Cache, CreateError, ManualCacheClock};
 
-const DEADLINE: Duration = Duration::from_secs(30);
+#[path = "../common/cache_suite.rs"]
+mod cache_suite;
 
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        thread::yield_now();
-    }
-}
-
-fn manual(ttl: Duration, grace: Duration) -> (Cache, ManualCacheClock) {
-    let clock = ManualCacheClock::new();
-    let cache = Cache::builder()
-        .clock(clock.clone())
-        .ttl(ttl)
-        .grace(grace)
-        .build()
-        .unwrap();
-    (cache, clock)
-}
-
-/// Run `f` on another thread; fail if it has not returned within the deadline.
-fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("{what} blocked: the key is wedged"))
-}
+use cache_suite::{blocking_cache, blocking_wait_until, promptly};
 
 #[derive(Debug)]
 struct DbDown;
@@ -47,7 +21,7 @@ struct DbDown;
 #[test]
 fn checklist_39_one_creation_for_64_concurrent_callers() {
     for fail in [false, true] {
-        let (cache, _) = manual(Duration::from_secs(60), Duration::ZERO);
+        let (cache, _) = blocking_cache(Duration::from_secs(60), Duration::ZERO);
         let ns = cache.namespace::<String, String>("users");
         let runs = AtomicU32::new(0);
         let key = "cold".to_owned();
@@ -57,7 +31,7 @@ fn checklist_39_one_creation_for_64_concurrent_callers() {
                     s.spawn(|| {
                         ns.get_or_create(&key, || {
                             runs.fetch_add(1, Ordering::SeqCst);
-                            wait_until("63 waiters", || cache.stats().coalesced == 63);
+                            blocking_wait_until("63 waiters", || cache.stats().coalesced == 63);
                             if fail {
                                 Err(DbDown)
                             } else {
@@ -93,7 +67,7 @@ fn checklist_39_one_creation_for_64_concurrent_callers() {
 /// next caller creates.
 #[test]
 fn checklist_40_panicking_or_cancelled_creator_does_not_wedge_the_key() {
-    let (cache, _) = manual(Duration::from_secs(60), Duration::ZERO);
+    let (cache, _) = blocking_cache(Duration::from_secs(60), Duration::ZERO);
     let ns = cache.namespace::<u32, u32>("n");
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         ns.get_or_create(&1, || -> Result<u32, DbDown> { panic!("creator exploded") })
@@ -121,7 +95,7 @@ fn checklist_40_panicking_or_cancelled_creator_does_not_wedge_the_key() {
 #[test]
 fn checklist_41_expired_entry_never_returned_as_fresh() {
     for grace in [Duration::ZERO, Duration::from_secs(30)] {
-        let (cache, clock) = manual(Duration::from_secs(60), grace);
+        let (cache, clock) = blocking_cache(Duration::from_secs(60), grace);
         let ns = cache.namespace::<u32, String>("n");
         ns.insert(&1, &"old".to_owned()).unwrap();
         clock.advance(Duration::from_secs(59));

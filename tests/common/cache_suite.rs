@@ -266,6 +266,42 @@ fn stats<S: Store>(cache: &Cache<S>) -> CacheStats {
     cache.stats()
 }
 
+// ---------------------------------------------------------------------------------------------
+// Helpers for blocking callers on threads (tests/cache.rs, tests/checklist/cache.rs)
+// ---------------------------------------------------------------------------------------------
+
+/// An in-memory cache on a manual clock with the given default TTL and grace.
+pub fn blocking_cache(ttl: Duration, grace: Duration) -> (Cache, ManualCacheClock) {
+    let clock = ManualCacheClock::new();
+    let cache = Cache::builder()
+        .clock(clock.clone())
+        .ttl(ttl)
+        .grace(grace)
+        .build()
+        .unwrap();
+    (cache, clock)
+}
+
+/// Poll `done` from a thread until it holds; fail after [`DEADLINE`] rather than hang.
+pub fn blocking_wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Run `f` on another thread and fail if it has not returned within [`DEADLINE`]: for calls that
+/// must not block.
+pub fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| panic!("{what} blocked"))
+}
+
 /// One `#[tokio::test]` per case, against the factory `$factory` (an expression giving an
 /// `Option` of a [`Factory`]: `None` skips). `cache_suite!(factory)` runs every case through the
 /// async API; `cache_suite!(factory, blocking)` runs the cases that read the same through either
