@@ -57,18 +57,20 @@ use sealed_session::{
 };
 use serde_json::Value;
 
-/// The fixed time every token is sealed and opened at (2023-11-14T22:13:20Z).
-pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+// The fixtures (and with them the independent base64url codec and the opening order's oracle)
+// are the integration tests' own, so that the fuzz targets and the tests check the same model.
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
+use fixtures::secret;
+pub use fixtures::{base64url, predicted_rejection, strict_base64url};
+
+/// The fixed time every token is sealed and opened at.
+pub const NOW: UnixTime = fixtures::T0;
 /// The cookie name of every manager and sealer here.
 pub const NAME: &str = "session";
 /// The session id in generated seeds (22 base64url characters: 16 zero bytes).
 pub const SEED_SESSION_ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
-
-fn secret(seed: u8) -> Vec<u8> {
-    (0..32u8)
-        .map(|i| i.wrapping_mul(37).wrapping_add(seed).rotate_left(3))
-        .collect()
-}
 
 /// The primary key (id `0x000000a1`).
 pub static KEY_A: LazyLock<Key> = LazyLock::new(|| {
@@ -144,99 +146,6 @@ pub static MANAGERS: LazyLock<[SessionManager; 2]> =
 // ---------------------------------------------------------------------------------------------
 // open_token
 // ---------------------------------------------------------------------------------------------
-
-/// Strict base64url without padding (RFC 4648 §5), written independently of the crate's
-/// decoder: only `A-Z a-z 0-9 - _`, no `=`, a length ≡ 1 (mod 4) is invalid, and the unused low
-/// bits of the last character must be zero.
-pub fn strict_base64url(text: &str) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some(u32::from(c - b'A')),
-            b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
-            b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
-            b'-' => Some(62),
-            b'_' => Some(63),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    if bytes.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
-    for chunk in bytes.chunks(4) {
-        let mut acc: u32 = 0;
-        for &c in chunk {
-            acc = (acc << 6) | value(c)?;
-        }
-        match chunk.len() {
-            4 => out.extend_from_slice(&acc.to_be_bytes()[1..]),
-            3 => {
-                if acc & 0b11 != 0 {
-                    return None;
-                }
-                out.extend_from_slice(&((acc >> 2) as u16).to_be_bytes());
-            }
-            2 => {
-                if acc & 0b1111 != 0 {
-                    return None;
-                }
-                out.push((acc >> 4) as u8);
-            }
-            _ => unreachable!("a length of 1 mod 4 was refused above"),
-        }
-    }
-    Some(out)
-}
-
-/// The inverse of [`strict_base64url`].
-pub fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let mut acc = 0u32;
-        for (i, &b) in chunk.iter().enumerate() {
-            acc |= u32::from(b) << (16 - 8 * i);
-        }
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((acc >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
-/// The rejection the documented opening order (SECURITY.md, "Opening order", steps 1–4)
-/// predicts for a token, or `None` when the token passes every check before the tag.
-pub fn predicted_rejection(
-    token: &str,
-    max_len: usize,
-    accepted: &[Mode],
-    known: &[KeyId],
-) -> Option<Rejection> {
-    if token.len() > max_len {
-        return Some(Rejection::TooLarge);
-    }
-    let Some(bytes) = strict_base64url(token) else {
-        return Some(Rejection::Malformed);
-    };
-    let Some(&version) = bytes.first() else {
-        return Some(Rejection::Malformed);
-    };
-    let Some(mode) = Mode::from_version_byte(version) else {
-        return Some(Rejection::UnsupportedVersion);
-    };
-    if bytes.len() < mode.overhead() {
-        return Some(Rejection::Malformed);
-    }
-    if !accepted.contains(&mode) {
-        return Some(Rejection::UnsupportedVersion);
-    }
-    let kid = KeyId::new(u32::from_be_bytes(bytes[1..5].try_into().unwrap()));
-    if !known.contains(&kid) {
-        return Some(Rejection::UnknownKey);
-    }
-    None
-}
 
 /// Fuzz target `open_token`: arbitrary bytes as a token.
 pub fn open_token(data: &[u8]) {

@@ -20,10 +20,12 @@ use sealed_session::config::Config;
 use sealed_session::{Key, KeyId, KeyState, UnixTime};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sealed-session");
+#[path = "common/fixtures.rs"]
+mod fixtures;
 
-/// 2023-11-14T22:13:20Z.
-const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+use fixtures::{key, key_base64, key_entry, T0};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealed-session");
 
 /// The command, without any `SEALED_SESSION_*` variable of the test's own environment.
 fn command(args: &[&str]) -> Command {
@@ -90,24 +92,6 @@ fn field(text: &str, name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
         .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
-fn key(n: u8) -> Key {
-    let mut bytes = [n; 32];
-    bytes[0] = n.wrapping_add(1);
-    Key::try_from(&bytes[..]).unwrap()
-}
-
-fn b64(key: &Key) -> String {
-    key.to_base64().as_str().to_owned()
-}
-
-fn entry(id: u32, key: &Key, state: &str) -> String {
-    format!(
-        "\n[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\nstate = \"{state}\"\n",
-        KeyId::new(id),
-        b64(key)
-    )
 }
 
 const SESSION: &str = "[session]\ncookie_name = \"session\"\nsecure = false\n";
@@ -267,13 +251,13 @@ fn keygen_prints_a_section_that_loads() {
 #[test]
 fn rotate_adds_a_pending_key_and_keeps_every_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("k0"), b64(&key(0))).unwrap();
+    std::fs::write(dir.path().join("k0"), key_base64(&key(0))).unwrap();
     let path = dir.path().join("session.toml");
     std::fs::write(
         &path,
         format!(
             "{SESSION}lifetime = \"1d\"\n{}\n[[keys.key]]\nid = \"00000000\"\nsecret_file = \"k0\"\nstate = \"older\"\n",
-            entry(1, &key(1), "primary")
+            key_entry(1, &key(1), "primary")
         ),
     )
     .unwrap();
@@ -318,7 +302,7 @@ fn rotate_adds_a_pending_key_and_keeps_every_key() {
     );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("secret_file = \"k0\""), "{text}");
-    assert!(text.contains(&b64(&key(1))));
+    assert!(text.contains(&key_base64(&key(1))));
     let config = load(&path);
     assert_eq!(config.cookie_name(), "session");
     assert_eq!(
@@ -355,11 +339,11 @@ fn rotate_adds_a_pending_key_and_keeps_every_key() {
 fn rotate_promotes_demotes_and_drops_only_past_retention() {
     let text = format!(
         "{SESSION}{}{}activates_at = \"2020-01-01T00:00:00Z\"\n{}{}{}",
-        entry(1, &key(1), "primary"),
-        entry(2, &key(2), "pending"),
-        entry(3, &key(3), "older"),
-        entry(4, &key(4), "older"),
-        entry(5, &key(5), "older"),
+        key_entry(1, &key(1), "primary"),
+        key_entry(2, &key(2), "pending"),
+        key_entry(3, &key(3), "older"),
+        key_entry(4, &key(4), "older"),
+        key_entry(5, &key(5), "older"),
     );
     let (_dir, path) = config_file(&text);
     let o = run(&[
@@ -412,10 +396,10 @@ fn rotate_promotes_demotes_and_drops_only_past_retention() {
     );
     let written = std::fs::read_to_string(&path).unwrap();
     for k in [key(1), key(2)] {
-        assert!(written.contains(&b64(&k)));
+        assert!(written.contains(&key_base64(&k)));
     }
     for k in [key(3), key(4), key(5)] {
-        assert!(!written.contains(&b64(&k)));
+        assert!(!written.contains(&key_base64(&k)));
     }
 
     // Without --retain nothing is dropped.
@@ -428,7 +412,7 @@ fn rotate_promotes_demotes_and_drops_only_past_retention() {
 
 #[test]
 fn rotate_dry_run_and_config_from_the_environment() {
-    let text = format!("{SESSION}{}", entry(1, &key(1), "primary"));
+    let text = format!("{SESSION}{}", key_entry(1, &key(1), "primary"));
     let (_dir, path) = config_file(&text);
     let o = command(&["rotate", "--now", "--dry-run"])
         .env("SEALED_SESSION_CONFIG", &path)
@@ -449,7 +433,7 @@ fn rotate_config_and_io_errors() {
 
     let (_dir, path) = config_file(&format!(
         "{SESSION}mode = \"rot13\"\n{}",
-        entry(1, &key(1), "primary")
+        key_entry(1, &key(1), "primary")
     ));
     let o = run(&["rotate", "--config", path.to_str().unwrap()]);
     assert_exit(&o, 2);
@@ -472,15 +456,15 @@ fn rotate_config_and_io_errors() {
 fn sealed_tokens() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
     let (dir, path) = config_file(&format!(
         "{SESSION}{}{}",
-        entry(1, &key(1), "primary"),
-        entry(2, &key(2), "older")
+        key_entry(1, &key(1), "primary"),
+        key_entry(2, &key(2), "older")
     ));
     let manager = load(&path).build_manager().unwrap();
     let current = manager
         .sealer()
         .seal_at(T0, &json!({"n": [1, 2], "user": "ann"}))
         .unwrap();
-    let (_d, old_path) = config_file(&format!("{SESSION}{}", entry(2, &key(2), "primary")));
+    let (_d, old_path) = config_file(&format!("{SESSION}{}", key_entry(2, &key(2), "primary")));
     let old = load(&old_path)
         .build_manager()
         .unwrap()
@@ -565,7 +549,7 @@ fn inspect_rejections_exit_1_with_the_reason() {
     let i = tampered.len() - 5;
     tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let (_d, other) = config_file(&format!("{SESSION}{}", entry(7, &key(7), "primary")));
+    let (_d, other) = config_file(&format!("{SESSION}{}", key_entry(7, &key(7), "primary")));
     let foreign = load(&other)
         .build_manager()
         .unwrap()
@@ -799,7 +783,7 @@ fn inspect_reads_the_token_from_standard_input_or_a_file() {
 #[test]
 fn rotate_keeps_the_owner_group_and_permissions() {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-    let text = format!("{SESSION}{}", entry(1, &key(1), "primary"));
+    let text = format!("{SESSION}{}", key_entry(1, &key(1), "primary"));
     let (_dir, path) = config_file(&text);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     // Root can give the file to another user, as the application's user would own it.
@@ -838,7 +822,7 @@ fn rotate_keeps_the_owner_group_and_permissions() {
 /// message and changes nothing.
 #[test]
 fn rotate_waits_for_the_lock_then_gives_up() {
-    let text = format!("{SESSION}{}", entry(1, &key(1), "primary"));
+    let text = format!("{SESSION}{}", key_entry(1, &key(1), "primary"));
     let (dir, path) = config_file(&text);
     let config = path.to_str().unwrap();
     let lock = std::fs::OpenOptions::new()

@@ -27,41 +27,23 @@ use sealed_session::{
 };
 use serde_json::{json, Value};
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
+use fixtures::{key, key_base64, key_entry, T0};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// 2023-11-14T22:13:20Z.
-const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
-
-/// A fixed, acceptable key (not all one byte).
-fn key(n: u8) -> Key {
-    let mut bytes = [n; 32];
-    bytes[0] = n.wrapping_add(1);
-    Key::try_from(&bytes[..]).unwrap()
-}
-
-fn b64(key: &Key) -> String {
-    key.to_base64().as_str().to_owned()
-}
-
-/// A `[[keys.key]]` section.
-fn entry(id: u32, key: &Key, state: &str) -> String {
-    format!(
-        "\n[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\nstate = \"{state}\"\n",
-        KeyId::new(id),
-        b64(key)
-    )
-}
-
 /// A pending `[[keys.key]]` section.
 fn pending(id: u32, key: &Key, at: UnixTime) -> String {
-    format!("{}activates_at = \"{at}\"\n", entry(id, key, "pending"))
+    format!("{}activates_at = \"{at}\"\n", key_entry(id, key, "pending"))
 }
 
 /// A file with one primary key and `extra` before it.
 fn with_primary(extra: &str) -> String {
-    format!("{extra}\n{}", entry(1, &key(1), "primary"))
+    format!("{extra}\n{}", key_entry(1, &key(1), "primary"))
 }
 
 fn load(toml: &str) -> Config {
@@ -107,7 +89,11 @@ fn ids(ring_keys: impl Iterator<Item = (KeyId, KeyState)>) -> Vec<(u32, KeyState
 #[test]
 fn full_file_sets_every_setting() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("k3.key"), format!("  {}\n", b64(&key(3)))).unwrap();
+    std::fs::write(
+        dir.path().join("k3.key"),
+        format!("  {}\n", key_base64(&key(3))),
+    )
+    .unwrap();
     let toml = format!(
         r#"
 [session]
@@ -138,8 +124,8 @@ secret_file = "k3.key"
 state = "pending"
 activates_at = 2023-11-15T00:00:00Z
 "#,
-        entry(1, &key(1), "primary"),
-        entry(2, &key(2), "older"),
+        key_entry(1, &key(1), "primary"),
+        key_entry(2, &key(2), "older"),
     );
     let config = Config::loader()
         .toml(toml)
@@ -216,7 +202,7 @@ activates_at = 2023-11-15T00:00:00Z
 
 #[test]
 fn keys_alone_give_the_defaults() {
-    let config = load(&entry(7, &key(7), "primary"));
+    let config = load(&key_entry(7, &key(7), "primary"));
     assert_eq!(config.cookie_name(), SessionManager::DEFAULT_COOKIE_NAME);
     assert_eq!(config.mode(), Mode::Aes256GcmSiv);
     assert_eq!(config.source(), None);
@@ -261,7 +247,7 @@ fn times_in_every_form() {
 fn secret_file_is_relative_to_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("keys")).unwrap();
-    std::fs::write(dir.path().join("keys/k1"), b64(&key(1))).unwrap();
+    std::fs::write(dir.path().join("keys/k1"), key_base64(&key(1))).unwrap();
     let path = dir.path().join("session.toml");
     std::fs::write(
         &path,
@@ -272,7 +258,9 @@ fn secret_file_is_relative_to_the_file() {
     assert_eq!(config.source(), Some(path.as_path()));
     assert!(config.key_ring().contains(KeyId::new(1)));
     // The key is the file's: a token sealed under the inline form of the same key opens.
-    let inline = load(&entry(1, &key(1), "primary")).build_manager().unwrap();
+    let inline = load(&key_entry(1, &key(1), "primary"))
+        .build_manager()
+        .unwrap();
     let token = inline.sealer().seal_at(T0, &1).unwrap();
     let from_file = config.build_manager().unwrap();
     assert_eq!(
@@ -290,7 +278,7 @@ fn an_id_defaults_to_the_derived_one() {
     let k = key(9);
     let config = load(&format!(
         "[[keys.key]]\nsecret = \"{}\"\nstate = \"primary\"\n",
-        b64(&k)
+        key_base64(&k)
     ));
     assert_eq!(config.key_ring().primary_id_at(T0), k.id());
 }
@@ -313,7 +301,7 @@ fn unknown_fields_are_named() {
         ),
         (with_primary("[keys]\nrevoke = 5\n"), "keys.revoke"),
         (
-            format!("{}secrett = \"x\"\n", entry(1, &key(1), "primary")),
+            format!("{}secrett = \"x\"\n", key_entry(1, &key(1), "primary")),
             "keys.key[0].secrett",
         ),
     ] {
@@ -437,22 +425,22 @@ fn ring_problems_name_the_entry() {
     let at = UnixTime::from_secs(1_800_000_000);
     let cases: Vec<(String, ErrorKind, &[&str])> = vec![
         (
-            entry(1, &k1, "primary") + &entry(2, &k2, "primary"),
+            key_entry(1, &k1, "primary") + &key_entry(2, &k2, "primary"),
             ErrorKind::InvalidKeyRing,
             &["keys.key[1].state: a second primary key (keys.key[0] is primary)"],
         ),
         (
-            entry(1, &k1, "older"),
+            key_entry(1, &k1, "older"),
             ErrorKind::InvalidKeyRing,
             &["keys.key: no key is primary"],
         ),
         (
-            entry(1, &k1, "primary") + &pending(2, &k2, at) + &pending(3, &k3, at),
+            key_entry(1, &k1, "primary") + &pending(2, &k2, at) + &pending(3, &k3, at),
             ErrorKind::InvalidKeyRing,
             &["keys.key[2].state: a second pending key (keys.key[1] is pending)"],
         ),
         (
-            entry(1, &k1, "primary") + &entry(1, &k2, "older"),
+            key_entry(1, &k1, "primary") + &key_entry(1, &k2, "older"),
             ErrorKind::InvalidKeyRing,
             &["keys.key[1]: the key id 00000001 is already used by keys.key[0]"],
         ),
@@ -479,7 +467,7 @@ fn ring_problems_name_the_entry() {
         (
             format!(
                 "{}secret_file = \"k\"\n",
-                entry(1, &k1, "primary")
+                key_entry(1, &k1, "primary")
             ),
             ErrorKind::InvalidConfig,
             &["keys.key[0]: set secret or secret_file, not both"],
@@ -507,37 +495,37 @@ fn ring_problems_name_the_entry() {
             &["keys.key[0].secret_file: cannot read the file it names"],
         ),
         (
-            entry(1, &k1, "primary").replace("id = \"00000001\"", "id = \"key-one\""),
+            key_entry(1, &k1, "primary").replace("id = \"00000001\"", "id = \"key-one\""),
             ErrorKind::InvalidConfig,
             &["keys.key[0].id: a key id is eight hex digits"],
         ),
         (
-            entry(1, &k1, "primary").replace("id = \"00000001\"", "id = 1"),
+            key_entry(1, &k1, "primary").replace("id = \"00000001\"", "id = 1"),
             ErrorKind::InvalidConfig,
             &["keys.key[0].id: expected a string", "found an integer"],
         ),
         (
-            entry(1, &k1, "primary").replace("state = \"primary\"\n", ""),
+            key_entry(1, &k1, "primary").replace("state = \"primary\"\n", ""),
             ErrorKind::InvalidConfig,
             &["keys.key[0].state: missing"],
         ),
         (
-            entry(1, &k1, "primary").replace("\"primary\"", "\"main\""),
+            key_entry(1, &k1, "primary").replace("\"primary\"", "\"main\""),
             ErrorKind::InvalidConfig,
             &["keys.key[0].state: expected \"primary\", \"older\" or \"pending\""],
         ),
         (
-            entry(1, &k1, "primary") + &entry(2, &k2, "pending"),
+            key_entry(1, &k1, "primary") + &key_entry(2, &k2, "pending"),
             ErrorKind::InvalidConfig,
             &["keys.key[1].activates_at: missing: a pending key needs the time"],
         ),
         (
-            format!("{}activates_at = \"2030-01-01T00:00:00Z\"\n", entry(1, &k1, "primary")),
+            format!("{}activates_at = \"2030-01-01T00:00:00Z\"\n", key_entry(1, &k1, "primary")),
             ErrorKind::InvalidConfig,
             &["keys.key[0].activates_at: only a pending key has an activation time"],
         ),
         (
-            format!("{}retired_at = \"2030-01-01T00:00:00Z\"\n", entry(1, &k1, "primary")),
+            format!("{}retired_at = \"2030-01-01T00:00:00Z\"\n", key_entry(1, &k1, "primary")),
             ErrorKind::InvalidConfig,
             &["keys.key[0].retired_at: only an older key has a retirement time"],
         ),
@@ -571,8 +559,8 @@ fn bad_times_name_the_field() {
         assert_err(&e, ErrorKind::InvalidConfig, &["keys.revoke_before: "]);
         let e = load_err(&format!(
             "{}{}activates_at = {bad}\n",
-            entry(1, &key(1), "primary"),
-            entry(2, &key(2), "pending")
+            key_entry(1, &key(1), "primary"),
+            key_entry(2, &key(2), "pending")
         ));
         assert_err(
             &e,
@@ -629,7 +617,7 @@ fn a_missing_file_is_an_error_naming_it() {
 fn environment_overrides_the_file() {
     let file = format!(
         "[session]\ncookie_name = \"file\"\nsecure = true\nlifetime = \"7d\"\nmode = \"aes-256-gcm\"\npurpose = \"p\"\n\n[keys]\nrevoke_before = \"@100\"\n{}",
-        entry(1, &key(1), "primary")
+        key_entry(1, &key(1), "primary")
     );
     let at = UnixTime::from_secs(1_800_000_000);
     let env = vars(&[
@@ -646,9 +634,9 @@ fn environment_overrides_the_file() {
             "SEALED_SESSION_KEYS",
             format!(
                 "2:{},3:{}@{at},1:{}",
-                b64(&key(2)),
-                b64(&key(3)),
-                b64(&key(1))
+                key_base64(&key(2)),
+                key_base64(&key(3)),
+                key_base64(&key(1))
             ),
         ),
         (
@@ -742,7 +730,7 @@ fn environment_errors_name_the_variable() {
         ),
         (
             "SEALED_SESSION_KEYS",
-            format!("1:{},x:{}", b64(&key(1)), b64(&key(2))),
+            format!("1:{},x:{}", key_base64(&key(1)), key_base64(&key(2))),
             ErrorKind::InvalidKey,
             "SEALED_SESSION_KEYS[1]: a key id is",
         ),
@@ -754,19 +742,19 @@ fn environment_errors_name_the_variable() {
         ),
         (
             "SEALED_SESSION_KEYS",
-            format!("1:{}@soon", b64(&key(1))),
+            format!("1:{}@soon", key_base64(&key(1))),
             ErrorKind::InvalidConfig,
             "SEALED_SESSION_KEYS[0]: the activation time",
         ),
         (
             "SEALED_SESSION_KEYS",
-            format!("1:{}@2030-01-01T00:00:00Z", b64(&key(1))),
+            format!("1:{}@2030-01-01T00:00:00Z", key_base64(&key(1))),
             ErrorKind::InvalidKeyRing,
             "SEALED_SESSION_KEYS: no key is primary",
         ),
         (
             "SEALED_SESSION_KEYS",
-            format!("1:{},1:{}", b64(&key(1)), b64(&key(2))),
+            format!("1:{},1:{}", key_base64(&key(1)), key_base64(&key(2))),
             ErrorKind::InvalidKeyRing,
             "SEALED_SESSION_KEYS[1]: the key id 00000001 is already used by SEALED_SESSION_KEYS[0]",
         ),
@@ -781,7 +769,7 @@ fn environment_errors_name_the_variable() {
     let e = Config::loader()
         .toml(file)
         .env_vars(vars(&[
-            ("SEALED_SESSION_KEYS", format!("1:{}", b64(&key(1)))),
+            ("SEALED_SESSION_KEYS", format!("1:{}", key_base64(&key(1)))),
             ("SEALED_SESSION_KEYS_FILE", "/k".to_owned()),
         ]))
         .load()
@@ -801,8 +789,8 @@ fn environment_alone_and_the_keys_file() {
         &list,
         format!(
             "# current\n5:{}\n# previous\n4:{}\n",
-            b64(&key(5)),
-            b64(&key(4))
+            key_base64(&key(5)),
+            key_base64(&key(4))
         ),
     )
     .unwrap();
@@ -871,7 +859,7 @@ fn assert_no_mark(text: &str) {
 
 #[test]
 fn secrets_never_appear_in_errors() {
-    let k = entry(1, &key(1), "primary");
+    let k = key_entry(1, &key(1), "primary");
     let toml_cases = [
         // Malformed secrets.
         format!("[[keys.key]]\nid = \"1\"\nsecret = \"{MARK}\"\nstate = \"primary\"\n"),
@@ -887,11 +875,11 @@ fn secrets_never_appear_in_errors() {
         ),
         format!(
             "[[keys.key]]\nid = \"{MARK}\"\nsecret = \"{}\"\nstate = \"primary\"\n",
-            b64(&key(1))
+            key_base64(&key(1))
         ),
         format!(
             "[[keys.key]]\nid = \"1\"\nsecret = \"{}\"\nstate = \"{MARK}\"\n",
-            b64(&key(1))
+            key_base64(&key(1))
         ),
         format!("[session]\nmode = \"{MARK}\"\n{k}"),
         format!("[session]\nlifetime = \"{MARK}\"\n{k}"),
@@ -930,8 +918,14 @@ fn secrets_never_appear_in_errors() {
         ("SEALED_SESSION_KEYS", format!("1:{MARK}")),
         ("SEALED_SESSION_KEYS", format!("1:{}", &MARK[..20])),
         ("SEALED_SESSION_KEYS", MARK.to_owned()),
-        ("SEALED_SESSION_KEYS", format!("{MARK}:{}", b64(&key(1)))),
-        ("SEALED_SESSION_KEYS", format!("1:{}@{MARK}", b64(&key(1)))),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("{MARK}:{}", key_base64(&key(1))),
+        ),
+        (
+            "SEALED_SESSION_KEYS",
+            format!("1:{}@{MARK}", key_base64(&key(1))),
+        ),
         ("SEALED_SESSION_SECURE", MARK.to_owned()),
         ("SEALED_SESSION_MODE", MARK.to_owned()),
         ("SEALED_SESSION_REVOKE_BEFORE", MARK.to_owned()),
@@ -950,18 +944,18 @@ fn secrets_never_appear_in_errors() {
 fn debug_never_prints_secrets() {
     let (k1, k2) = (key(1), key(2));
     let env_key = key(3);
-    let toml = entry(1, &k1, "primary") + &entry(2, &k2, "older");
+    let toml = key_entry(1, &k1, "primary") + &key_entry(2, &k2, "older");
     let config = Config::loader()
         .toml(toml.clone())
         .env_vars(vars(&[
-            ("SEALED_SESSION_KEYS", format!("3:{}", b64(&env_key))),
+            ("SEALED_SESSION_KEYS", format!("3:{}", key_base64(&env_key))),
             ("SEALED_SESSION_COOKIE_NAME", "sid".to_owned()),
         ]))
         .load()
         .unwrap();
     let loader = Config::loader().toml(toml.clone()).env_vars(vars(&[(
         "SEALED_SESSION_KEYS",
-        format!("3:{}", b64(&env_key)),
+        format!("3:{}", key_base64(&env_key)),
     )]));
     let reloader = KeyRingReloader::new(&config);
     let rotation = Rotation::immediate(key(4));
@@ -976,7 +970,7 @@ fn debug_never_prints_secrets() {
     ];
     for text in &texts {
         for k in [&k1, &k2, &env_key, &key(4)] {
-            let secret = b64(k);
+            let secret = key_base64(k);
             assert!(!text.contains(&secret), "{text}");
             assert!(!text.contains(&secret[..16]), "{text}");
         }
@@ -988,7 +982,7 @@ fn debug_never_prints_secrets() {
     );
     assert!(texts[0].contains("00000003"), "ids are shown: {}", texts[0]);
     assert!(
-        rotated.text().contains(&b64(&key(4))),
+        rotated.text().contains(&key_base64(&key(4))),
         "the text itself holds the new secret"
     );
 }
@@ -1003,7 +997,7 @@ fn reload_swaps_the_ring_of_every_target() {
     let path = dir.path().join("session.toml");
     let (k1, k2) = (key(1), key(2));
     let session = "[session]\ncookie_name = \"sid\"\n";
-    std::fs::write(&path, format!("{session}{}", entry(1, &k1, "primary"))).unwrap();
+    std::fs::write(&path, format!("{session}{}", key_entry(1, &k1, "primary"))).unwrap();
 
     let config = Config::loader().file(&path).load().unwrap();
     let manager = config.build_manager().unwrap();
@@ -1021,8 +1015,8 @@ fn reload_swaps_the_ring_of_every_target() {
     // Another instance already seals under k2.
     let new_config = load(&format!(
         "{session}{}{}",
-        entry(2, &k2, "primary"),
-        entry(1, &k1, "older")
+        key_entry(2, &k2, "primary"),
+        key_entry(1, &k1, "older")
     ));
     let other = new_config.build_manager().unwrap();
     let under_k2 = other.sealer().seal_at(T0, &json!({"n": 2})).unwrap();
@@ -1040,8 +1034,8 @@ fn reload_swaps_the_ring_of_every_target() {
         &path,
         format!(
             "{session}{}{}",
-            entry(2, &k2, "primary"),
-            entry(1, &k1, "older")
+            key_entry(2, &k2, "primary"),
+            key_entry(1, &k1, "older")
         ),
     )
     .unwrap();
@@ -1064,7 +1058,7 @@ fn reload_swaps_the_ring_of_every_target() {
     );
 
     // k1 removed: its tokens are unknown now.
-    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "primary"))).unwrap();
+    std::fs::write(&path, format!("{session}{}", key_entry(2, &k2, "primary"))).unwrap();
     assert!(reloader.reload_if_changed().unwrap());
     assert_eq!(
         manager
@@ -1075,14 +1069,14 @@ fn reload_swaps_the_ring_of_every_target() {
     );
 
     // A broken file: an error, and the ring in place stays.
-    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "older"))).unwrap();
+    std::fs::write(&path, format!("{session}{}", key_entry(2, &k2, "older"))).unwrap();
     let e = reloader.reload_if_changed().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidKeyRing);
     assert!(e.message().starts_with(&path.display().to_string()), "{e}");
     assert!(manager.sealer().open_at::<Value>(T0, &under_k2).is_ok());
 
     // `reload` swaps even when nothing changed.
-    std::fs::write(&path, format!("{session}{}", entry(2, &k2, "primary"))).unwrap();
+    std::fs::write(&path, format!("{session}{}", key_entry(2, &k2, "primary"))).unwrap();
     let ring = reloader.reload().unwrap();
     assert_eq!(ring.primary_id_at(T0), KeyId::new(2));
     assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -1092,7 +1086,7 @@ fn reload_swaps_the_ring_of_every_target() {
 fn reload_sees_a_replaced_secret_file_and_revocation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.toml");
-    std::fs::write(dir.path().join("k"), b64(&key(1))).unwrap();
+    std::fs::write(dir.path().join("k"), key_base64(&key(1))).unwrap();
     let keys = "[[keys.key]]\nid = \"1\"\nsecret_file = \"k\"\nstate = \"primary\"\n";
     std::fs::write(&path, keys).unwrap();
     let config = Config::load(&path).unwrap();
@@ -1100,14 +1094,14 @@ fn reload_sees_a_replaced_secret_file_and_revocation() {
     let reloader = KeyRingReloader::new(&config).with_manager(manager.clone());
     let token = manager.sealer().seal_at(T0, &1).unwrap();
 
-    std::fs::write(dir.path().join("k"), b64(&key(2))).unwrap();
+    std::fs::write(dir.path().join("k"), key_base64(&key(2))).unwrap();
     assert!(reloader.reload_if_changed().unwrap(), "same id, new secret");
     assert_eq!(
         manager.sealer().open_at::<i32>(T0, &token).unwrap_err(),
         Rejection::BadTag
     );
 
-    std::fs::write(dir.path().join("k"), b64(&key(1))).unwrap();
+    std::fs::write(dir.path().join("k"), key_base64(&key(1))).unwrap();
     std::fs::write(
         &path,
         format!("[keys]\nrevoke_before = \"@{}\"\n{keys}", T0.as_secs() + 1),
@@ -1152,7 +1146,12 @@ fn the_poller_picks_up_a_change_and_stops() {
     let k2 = key(2);
     write_atomically(
         &path,
-        format!("{}{}", entry(2, &k2, "primary"), entry(1, &key(1), "older")).as_bytes(),
+        format!(
+            "{}{}",
+            key_entry(2, &k2, "primary"),
+            key_entry(1, &key(1), "older")
+        )
+        .as_bytes(),
     )
     .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -1195,9 +1194,9 @@ fn states_of(text: &str) -> Vec<(u32, KeyState)> {
 fn rotation_to_pending_keeps_every_key() {
     let text = format!(
         "[session]\ncookie_name = \"sid\" # comments go\nlifetime = \"1d\"\n\n[keys]\nrevoke_before = 2023-01-01T00:00:00Z\n{}{}{}",
-        entry(3, &key(3), "older"),
-        entry(1, &key(1), "primary"),
-        entry(2, &key(2), "older"),
+        key_entry(3, &key(3), "older"),
+        key_entry(1, &key(1), "primary"),
+        key_entry(2, &key(2), "older"),
     );
     let at = T0.checked_add(Duration::from_secs(3600)).unwrap();
     let new = key(9).with_id(KeyId::new(9));
@@ -1232,11 +1231,11 @@ fn rotation_to_pending_keeps_every_key() {
         config.key_ring().revoke_before(),
         Some(UnixTime::from_secs(1_672_531_200))
     );
-    assert!(out.contains(&b64(&new)));
+    assert!(out.contains(&key_base64(&new)));
     assert!(!out.contains("comments go"));
     // Every other key is byte-for-byte the same secret.
     for k in [key(1), key(2), key(3)] {
-        assert!(out.contains(&b64(&k)));
+        assert!(out.contains(&key_base64(&k)));
     }
 }
 
@@ -1245,9 +1244,9 @@ fn rotation_promotes_an_activated_pending_key_and_refuses_a_waiting_one() {
     let at = T0.checked_add(Duration::from_secs(600)).unwrap();
     let text = format!(
         "{}{}{}",
-        entry(1, &key(1), "primary"),
+        key_entry(1, &key(1), "primary"),
         pending(2, &key(2), at),
-        entry(0, &key(0), "older"),
+        key_entry(0, &key(0), "older"),
     );
     // Still waiting: refused, nothing to write.
     let e = Rotation::pending(key(3), at.checked_add(Duration::from_secs(3600)).unwrap())
@@ -1292,12 +1291,12 @@ fn rotation_now_demotes_and_retention_drops_only_the_least_recent() {
     let day = Duration::from_secs(86400);
     let text = format!(
         "[session]\nlifetime = \"7d\"\n{}{}retired_at = \"{}\"\n{}retired_at = \"{}\"\n{}",
-        entry(1, &key(1), "primary"),
-        entry(2, &key(2), "older"),
+        key_entry(1, &key(1), "primary"),
+        key_entry(2, &key(2), "older"),
         T0.checked_sub(day).unwrap(),
-        entry(3, &key(3), "older"),
+        key_entry(3, &key(3), "older"),
         T0.checked_sub(day * 30).unwrap(),
-        entry(4, &key(4), "older"), // no retired_at: unknown
+        key_entry(4, &key(4), "older"), // no retired_at: unknown
     );
     let (out, report) = rotate(
         &text,
@@ -1340,13 +1339,13 @@ fn rotation_now_demotes_and_retention_drops_only_the_least_recent() {
 #[test]
 fn rotation_keeps_secret_file_references() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("k1"), b64(&key(1))).unwrap();
+    std::fs::write(dir.path().join("k1"), key_base64(&key(1))).unwrap();
     let text = "[[keys.key]]\nid = \"1\"\nsecret_file = \"k1\"\nstate = \"primary\"\n";
     let rotated = Rotation::immediate(key(2))
         .apply(text, dir.path(), T0)
         .unwrap();
     assert!(rotated.text().contains("secret_file = \"k1\""));
-    assert!(!rotated.text().contains(&b64(&key(1))));
+    assert!(!rotated.text().contains(&key_base64(&key(1))));
     // Without the secret file the starting point does not load: refused.
     let e = Rotation::immediate(key(2))
         .apply(text, Path::new("/nonexistent"), T0)
@@ -1360,7 +1359,7 @@ fn rotation_keeps_secret_file_references() {
 
 #[test]
 fn rotation_refuses_what_it_cannot_do() {
-    let text = entry(1, &key(1), "primary");
+    let text = key_entry(1, &key(1), "primary");
     let e = Rotation::immediate(key(2).with_id(KeyId::new(1)))
         .apply(&text, Path::new("."), T0)
         .unwrap_err();
@@ -1535,15 +1534,15 @@ async fn rolling_rotation_across_two_instances_loses_no_session() {
     let session = "[session]\ncookie_name = \"session\"\nsecure = false\n";
     let old_ring = format!(
         "{session}{}{}",
-        entry(1, &k1, "primary"),
+        key_entry(1, &k1, "primary"),
         pending(2, &k2, activation)
     );
     let new_ring = format!(
         "{session}{}{}",
-        entry(2, &k2, "primary"),
-        entry(1, &k1, "older")
+        key_entry(2, &k2, "primary"),
+        key_entry(1, &k1, "older")
     );
-    let final_ring = format!("{session}{}", entry(2, &k2, "primary"));
+    let final_ring = format!("{session}{}", key_entry(2, &k2, "primary"));
     let (path_a, path_b) = (dir.path().join("a.toml"), dir.path().join("b.toml"));
     std::fs::write(&path_a, &old_ring).unwrap();
     std::fs::write(&path_b, &old_ring).unwrap();
@@ -1714,11 +1713,11 @@ fn every_variable_is_named_and_its_value_never_shown() {
         ("SEALED_SESSION_KEYS".to_owned(), format!("1:{MARK}")),
         (
             "SEALED_SESSION_KEYS".to_owned(),
-            format!("{MARK}:{}", b64(&key(1))),
+            format!("{MARK}:{}", key_base64(&key(1))),
         ),
         (
             "SEALED_SESSION_KEYS".to_owned(),
-            format!("1:{}@{MARK}", b64(&key(1))),
+            format!("1:{}@{MARK}", key_base64(&key(1))),
         ),
         (
             "SEALED_SESSION_KEYS_FILE".to_owned(),
@@ -1777,8 +1776,8 @@ fn every_variable_is_named_and_its_value_never_shown() {
 fn every_file_key_is_named_and_its_value_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.toml");
-    let k = entry(1, &key(1), "primary");
-    let secret = b64(&key(1));
+    let k = key_entry(1, &key(1), "primary");
+    let secret = key_base64(&key(1));
     let mut cases: Vec<(String, String)> = Vec::new();
     for (field, kind) in [
         ("cookie_name", "text"),
@@ -2113,7 +2112,7 @@ mod extremes {
             activates in time_text(),
         ) {
             let vars = [
-                ("SEALED_SESSION_KEYS", format!("1:{},2:{}@{activates}", b64(&key(1)), b64(&key(2)))),
+                ("SEALED_SESSION_KEYS", format!("1:{},2:{}@{activates}", key_base64(&key(1)), key_base64(&key(2)))),
                 ("SEALED_SESSION_COOKIE_NAME", "id".to_owned()),
                 ("SEALED_SESSION_SECURE", "off".to_owned()),
                 ("SEALED_SESSION_IDLE_TIMEOUT", idle),
@@ -2145,8 +2144,8 @@ fn demo(pairs: &[(&str, &str)]) -> Result<app::Settings, sealed_session::Error> 
 /// key in `SESSION_KEYS` ("not valid base64") and ignored misspelt `SEALED_SESSION_*` variables.
 #[test]
 fn the_demo_reads_the_configuration_and_its_short_names() {
-    let k1 = format!("1:{}", b64(&key(1)));
-    let pending = format!("{k1},2:{}@2030-01-01T00:00:00Z", b64(&key(2)));
+    let k1 = format!("1:{}", key_base64(&key(1)));
+    let pending = format!("{k1},2:{}@2030-01-01T00:00:00Z", key_base64(&key(2)));
 
     let e = demo(&[("SESSION_KEYS", &k1), ("SESSION_COOKIE_SECURE", "flase")]).unwrap_err();
     assert_err(

@@ -44,13 +44,14 @@ use sealed_session::{
 };
 use serde_json::Value;
 
-const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
-const LIFETIME: Duration = Duration::from_secs(3600);
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
+use fixtures::{model, ring_of, LIFETIME, T0};
 
 /// The one key every sealer here uses.
 static KEY: LazyLock<Key> = LazyLock::new(Key::generate);
-static RING: LazyLock<KeyRing> =
-    LazyLock::new(|| KeyRing::builder().primary(KEY.clone()).build().unwrap());
+static RING: LazyLock<KeyRing> = LazyLock::new(|| ring_of(&KEY));
 
 /// One sealer per mode with room for large values (1 MiB tokens, 512 KiB payloads).
 static ROOMY: LazyLock<Vec<Sealer>> = LazyLock::new(|| {
@@ -101,32 +102,6 @@ fn config(cases: u32) -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
-}
-
-/// The rejection the documented opening order predicts for a token (within the size limit)
-/// that does not open: encoding and minimum length, version and accepted modes, key id, and
-/// `BadTag` for anything that gets as far as the tag.
-fn model(token: &str, accepted: &[Mode], known: &[KeyId]) -> Rejection {
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
-        return Rejection::Malformed;
-    };
-    let Some(&ver) = bytes.first() else {
-        return Rejection::Malformed;
-    };
-    let Some(mode) = Mode::from_version_byte(ver) else {
-        return Rejection::UnsupportedVersion;
-    };
-    if bytes.len() < mode.overhead() {
-        return Rejection::Malformed;
-    }
-    if !accepted.contains(&mode) {
-        return Rejection::UnsupportedVersion;
-    }
-    let kid = u32::from_be_bytes(bytes[1..5].try_into().unwrap());
-    if !known.contains(&KeyId::new(kid)) {
-        return Rejection::UnknownKey;
-    }
-    Rejection::BadTag
 }
 
 /// Open with `s` and check the rejection against the model.

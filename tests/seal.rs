@@ -38,48 +38,23 @@ use serde_json::{json, Value};
 // Fixtures and helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The cookie name every sealer uses unless a test says otherwise.
-const NAME: &str = "id";
-/// A fixed "now" (2023-11-14T22:13:20Z).
-const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
-/// The absolute lifetime of the test sealers: one hour.
-const LIFETIME: Duration = Duration::from_secs(3600);
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
+use fixtures::{
+    at, base64url, model, ring_of, sealer_builder as builder, secs, unb64, LIFETIME, T0,
+};
+
 /// `LIFETIME` in seconds.
-const LIFETIME_SECS: u64 = 3600;
+const LIFETIME_SECS: u64 = LIFETIME.as_secs();
 /// The default largest token.
 const MAX: usize = SealerBuilder::DEFAULT_MAX_TOKEN_LEN;
 /// The 64 characters of the base64url alphabet.
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// `T0 + offset` seconds.
-fn at(offset: u64) -> UnixTime {
-    UnixTime::from_secs(T0.as_secs() + offset)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn ring_of(key: &Key) -> KeyRing {
-    KeyRing::builder().primary(key.clone()).build().unwrap()
-}
-
-/// A builder for `mode` over `ring` with the test cookie name and lifetime.
-fn builder(mode: Mode, ring: KeyRing) -> SealerBuilder {
-    Sealer::builder(ring, NAME).mode(mode).lifetime(LIFETIME)
-}
-
 /// A sealer for `mode` whose ring holds the single key `key`.
 fn sealer(mode: Mode, key: &Key) -> Sealer {
     builder(mode, ring_of(key)).build().unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn unb64(token: &str) -> Vec<u8> {
-    URL_SAFE_NO_PAD.decode(token).unwrap()
 }
 
 /// Open `token` as a JSON value; panic with `what` if it is rejected.
@@ -99,32 +74,6 @@ fn assert_rejects(s: &Sealer, now: UnixTime, token: &str, expected: Rejection, w
         ),
         Err(r) => assert_eq!(r, expected, "{what} (token {token:?})"),
     }
-}
-
-/// The rejection the documented opening order predicts for a token that does not open because
-/// of its encoding, length, version or key id, and `BadTag` for anything that passes those
-/// (a mutated token is never expected to open). Tokens are assumed to be within the size limit.
-fn model(token: &str, accepted: &[Mode], known: &[KeyId]) -> Rejection {
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
-        return Rejection::Malformed;
-    };
-    let Some(&ver) = bytes.first() else {
-        return Rejection::Malformed;
-    };
-    let Some(mode) = Mode::from_version_byte(ver) else {
-        return Rejection::UnsupportedVersion;
-    };
-    if bytes.len() < mode.overhead() {
-        return Rejection::Malformed;
-    }
-    if !accepted.contains(&mode) {
-        return Rejection::UnsupportedVersion;
-    }
-    let kid = u32::from_be_bytes(bytes[1..5].try_into().unwrap());
-    if !known.contains(&KeyId::new(kid)) {
-        return Rejection::UnknownKey;
-    }
-    Rejection::BadTag
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -511,7 +460,7 @@ fn too_large_is_checked_before_decoding(mode: Mode) {
     let token = s.seal_at(T0, &json!({})).unwrap();
     let mut long = unb64(&token);
     long.resize(MAX, 0);
-    let long = b64(&long);
+    let long = base64url(&long);
     assert!(long.len() > MAX, "{mode}");
     assert_rejects(
         &s,
@@ -716,7 +665,7 @@ fn malformed_every_short_length(mode: Mode) {
         assert_rejects(
             &s,
             T0,
-            &b64(&bytes),
+            &base64url(&bytes),
             Rejection::Malformed,
             &format!("{mode}: {len} zero-filled bytes"),
         );
@@ -724,7 +673,7 @@ fn malformed_every_short_length(mode: Mode) {
         assert_rejects(
             &s,
             T0,
-            &b64(&real[..len]),
+            &base64url(&real[..len]),
             Rejection::Malformed,
             &format!("{mode}: {len}-byte prefix of a real token"),
         );
@@ -736,7 +685,7 @@ fn malformed_every_short_length(mode: Mode) {
     assert_rejects(
         &s,
         T0,
-        &b64(&min),
+        &base64url(&min),
         Rejection::BadTag,
         &format!("{mode}: exactly the minimum length"),
     );
@@ -756,7 +705,7 @@ fn unsupported_version_bytes(mode: Mode) {
         assert_rejects(
             &s,
             T0,
-            &b64(&edited),
+            &base64url(&edited),
             Rejection::UnsupportedVersion,
             &format!("{mode}: version byte {ver:#04x}"),
         );
@@ -903,7 +852,7 @@ fn bad_tag_truncated_tags(mode: Mode) {
         assert_rejects(
             &s,
             T0,
-            &b64(truncated),
+            &base64url(truncated),
             Rejection::BadTag,
             &format!("{mode}: tag truncated by {cut} bytes"),
         );
@@ -915,7 +864,7 @@ fn bad_tag_truncated_tags(mode: Mode) {
     assert_rejects(
         &s,
         T0,
-        &b64(&zeroed),
+        &base64url(&zeroed),
         Rejection::BadTag,
         &format!("{mode}: zero tag"),
     );
@@ -1273,7 +1222,7 @@ fn every_single_bit_flip_is_rejected(mode: Mode) {
                 1..=4 => Rejection::UnknownKey,
                 _ => Rejection::BadTag,
             };
-            let edited = b64(&edited);
+            let edited = base64url(&edited);
             assert_eq!(
                 expected,
                 model(&edited, &[mode], &[key.id()]),
@@ -1322,7 +1271,7 @@ fn every_truncation_and_extension_is_rejected(mode: Mode) {
         assert_rejects(&s, T0, t, expect(t), &format!("{mode}: {len} chars"));
     }
     for len in 0..bytes.len() {
-        let t = b64(&bytes[..len]);
+        let t = base64url(&bytes[..len]);
         let expected = if len < mode.overhead() {
             Rejection::Malformed
         } else {
@@ -1351,7 +1300,7 @@ fn every_truncation_and_extension_is_rejected(mode: Mode) {
         assert_rejects(
             &s,
             T0,
-            &b64(&edited),
+            &base64url(&edited),
             Rejection::BadTag,
             &format!("{mode}: extended by bytes {ext:02x?}"),
         );
