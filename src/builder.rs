@@ -54,6 +54,7 @@ pub struct SessionBuilder<T = SessionManager> {
     clock: Arc<dyn Clock>,
     cache_safety: CacheSafety,
     revocation: Option<Revocation>,
+    csrf_max_age: Option<Duration>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -89,6 +90,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             clock: Arc::new(SystemClock),
             cache_safety: CacheSafety::Enforce,
             revocation: None,
+            csrf_max_age: None,
             output: PhantomData,
         }
     }
@@ -263,6 +265,16 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         self
     }
 
+    /// How long a CSRF token stays valid after it was issued (see
+    /// [`SessionManager::csrf_token`]). Default: the session's absolute
+    /// [`lifetime`](Self::with_lifetime), so a page stays usable as long as its session; shorten
+    /// it to limit how long a token leaked from a page is worth anything.
+    #[must_use]
+    pub fn with_csrf_max_age(mut self, max_age: Duration) -> Self {
+        self.csrf_max_age = Some(max_age);
+        self
+    }
+
     /// Validate and build.
     ///
     /// # Errors
@@ -282,6 +294,16 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         // fraction of 1); the sealer's checked form saturates instead.
         let refresh_after = crate::seal::refresh_after(self.idle_timeout, fraction)?;
         let max_token_len = MAX_SET_COOKIE_LEN.saturating_mul(policy.max_chunks());
+        let csrf = crate::csrf::sealer(
+            &self.ring,
+            policy.name(),
+            &self.purpose,
+            self.mode,
+            &self.also_open,
+            self.csrf_max_age.unwrap_or(self.lifetime),
+            self.leeway,
+            Arc::clone(&self.clock),
+        )?;
         let mut sealer = Sealer::builder(self.ring, policy.name())
             .mode(self.mode)
             .purpose(self.purpose)
@@ -301,6 +323,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             delete_rejected: self.delete_rejected,
             cache_safety: self.cache_safety,
             revocation: self.revocation,
+            csrf,
         })))
     }
 }

@@ -64,6 +64,9 @@ pub(crate) struct ManagerInner {
     pub(crate) delete_rejected: bool,
     pub(crate) cache_safety: CacheSafety,
     pub(crate) revocation: Option<Revocation>,
+    /// Seals CSRF tokens: the same ring as `sealer` (kept in step by `set_key_ring`), purpose
+    /// `csrf`.
+    pub(crate) csrf: Sealer,
 }
 
 impl fmt::Debug for SessionManager {
@@ -85,6 +88,10 @@ impl Backend for ManagerInner {
 
     fn check_fits(&self, session: &Session) -> Result<(), Error> {
         self.cookies_at(self.sealer.now(), session, false).map(drop)
+    }
+
+    fn csrf_sealer(&self) -> &Sealer {
+        &self.csrf
     }
 }
 
@@ -116,9 +123,17 @@ impl SessionManager {
     }
 
     /// Replace the key ring at runtime (see [`Sealer::set_ring`]): every clone of this manager,
-    /// and every adapter built from it, seals and opens with the new ring from the next request.
+    /// and every adapter built from it, seals and opens sessions and CSRF tokens with the new
+    /// ring from the next request. (Calling `set_ring` on [`sealer`](Self::sealer) alone would
+    /// leave CSRF tokens on the old ring.)
     pub fn set_key_ring(&self, ring: KeyRing) {
-        self.inner.sealer.set_ring(ring);
+        self.inner.sealer.set_ring(ring.clone());
+        self.inner.csrf.set_ring(ring);
+    }
+
+    /// The sealer of CSRF tokens (see [`csrf_token`](Self::csrf_token)).
+    pub(crate) fn csrf_sealer(&self) -> &Sealer {
+        &self.inner.csrf
     }
 
     /// The cookie policy.
