@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sealed_session::csrf::CsrfRejection;
-use sealed_session::{Key, KeyRing, ManualClock, Rejection, Sealer, SessionManager, UnixTime};
+use sealed_session::{Key, KeyRing, ManualClock, Sealer, SessionManager, UnixTime};
 use serde_json::{json, Value};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/v1/csrf.json");
