@@ -22,10 +22,13 @@
 //!   `yes`/`no`, `on`/`off`; anything else is an error). Without Secure the cookie is named
 //!   `session` (the default `__Host-` prefix requires Secure).
 //!
-//! Routes: `GET /` (a page with the user and a counter), `GET /api/counter` (increment),
-//! `GET /api/me` (read only), `POST /api/login` (JSON `{"user": …}` or a form; renews the
-//! session id), `POST /api/logout`, `GET /api/big?bytes=N` (grow the session until it no
-//! longer fits its cookie: 413).
+//! Routes: `GET /` (a page with the user, a counter, the flash messages and forms carrying a
+//! CSRF token), `GET /api/csrf` (`{"csrf_token": …}` for the request's session, starting one),
+//! `GET /api/counter` (increment), `GET /api/me` (read only), `POST /api/login` (JSON
+//! `{"user": …}` or a form; renews the session id), `POST /api/logout`, `GET /api/big?bytes=N`
+//! (grow the session until it no longer fits its cookie: 413). Login and logout require the CSRF
+//! token, as the `X-CSRF-Token` header or the `csrf_token` form field (403 without it); a form
+//! post (one that accepts HTML) is answered with a redirect to `/`, which shows a flash message.
 //!
 //! Moving off Beaker: with `BEAKER_VALIDATE_KEY` (and `--features ...,beaker-compat`), users
 //! who hold a Beaker cookie session stay logged in (see [`with_beaker`]).
@@ -36,8 +39,9 @@ use std::time::Duration;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use sealed_session::actix::SessionMiddleware;
+use sealed_session::actix::{Csrf, CsrfToken, SessionMiddleware};
 use sealed_session::config::{parse_bool, Config};
+use sealed_session::flash::{self, FlashLevel};
 use sealed_session::{Error, ErrorKind, Key, Session, SessionBuilder, SessionManager};
 use serde::Deserialize;
 use serde_json::json;
@@ -301,6 +305,7 @@ const MAX_BIG: usize = 64 * 1024;
 /// The app's routes (wrap the app in a [`SessionMiddleware`]).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
+        .route("/api/csrf", web::get().to(csrf_token))
         .route("/api/counter", web::get().to(counter))
         .route("/api/me", web::get().to(me))
         .route("/api/greeting", web::get().to(greeting))
@@ -344,8 +349,29 @@ fn count(session: &Session) -> u64 {
     session.get::<u64>("count").ok().flatten().unwrap_or(0)
 }
 
-/// `GET /`: the page, with the user and counter escaped.
-async fn index(session: Session) -> HttpResponse {
+/// `GET /api/csrf`: a CSRF token for the request's session (starting one if there is none).
+async fn csrf_token(CsrfToken(token): CsrfToken) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "csrf_token": token }))
+}
+
+/// The flash messages queued by the previous request, as HTML (shown once).
+fn flashes(session: &Session) -> String {
+    flash::take::<String>(session)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            format!(
+                "<p class=\"flash {level}\" id=\"flash-{level}\">{text}</p>\n",
+                level = m.level().as_str(),
+                text = escape(m.message())
+            )
+        })
+        .collect()
+}
+
+/// `GET /`: the page, with the user and counter escaped, the flash messages, and the session's
+/// CSRF token in both forms.
+async fn index(session: Session, CsrfToken(token): CsrfToken) -> HttpResponse {
     let user = session.get::<String>("user").ok().flatten();
     let who = match &user {
         Some(u) => format!("Signed in as <b id=\"user\">{}</b>.", escape(u)),
@@ -361,17 +387,23 @@ async fn index(session: Session) -> HttpResponse {
 </head>
 <body>
 <h1>sealed-session demo</h1>
-<p>{who}</p>
+{flashes}<p>{who}</p>
 <p>Counter: <b id="count">{count}</b> (<a href="/api/counter">increment</a>)</p>
-<form method="post" action="/api/login">
+<form method="post" action="/api/login" id="login-form">
+  <input type="hidden" name="csrf_token" value="{token}">
   <label>User <input name="user" id="login-user" required maxlength="64"></label>
   <button type="submit" id="login">Sign in</button>
 </form>
-<form method="post" action="/api/logout"><button type="submit" id="logout">Sign out</button></form>
+<form method="post" action="/api/logout" id="logout-form">
+  <input type="hidden" name="csrf_token" value="{token}">
+  <button type="submit" id="logout">Sign out</button>
+</form>
 </body>
 </html>
 "#,
             count = count(&session),
+            flashes = flashes(&session),
+            token = escape(&token),
         ))
 }
 
@@ -423,7 +455,12 @@ struct LoginBody {
 }
 
 /// `POST /api/login`: store the user and renew the session (a new id: no session fixation).
-async fn login(session: Session, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+/// The CSRF token was checked before the body is read ([`Csrf`]).
+async fn login(
+    session: Session,
+    request: HttpRequest,
+    Csrf(body): Csrf<web::Bytes>,
+) -> HttpResponse {
     let is_json = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -443,16 +480,23 @@ async fn login(session: Session, request: HttpRequest, body: web::Bytes) -> Http
     }
     session.renew();
     if wants_html(request.headers()) {
+        if let Err(e) = flash::push(&session, FlashLevel::Info, &format!("Signed in as {user}.")) {
+            return session_error(&e);
+        }
         see_root()
     } else {
         HttpResponse::Ok().json(json!({ "user": user }))
     }
 }
 
-/// `POST /api/logout`: end the session.
-async fn logout(session: Session, request: HttpRequest) -> HttpResponse {
+/// `POST /api/logout`: end the session (after the CSRF check). A form post is redirected to
+/// `/` with a flash message, which starts a new session (with a new lineage).
+async fn logout(session: Session, request: HttpRequest, Csrf(()): Csrf<()>) -> HttpResponse {
     session.purge();
     if wants_html(request.headers()) {
+        if let Err(e) = flash::push(&session, FlashLevel::Info, &"Signed out.") {
+            return session_error(&e);
+        }
         see_root()
     } else {
         HttpResponse::Ok().json(json!({ "user": null }))

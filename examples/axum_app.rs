@@ -22,10 +22,13 @@
 //!   `yes`/`no`, `on`/`off`; anything else is an error). Without Secure the cookie is named
 //!   `session` (the default `__Host-` prefix requires Secure).
 //!
-//! Routes: `GET /` (a page with the user and a counter), `GET /api/counter` (increment),
-//! `GET /api/me` (read only), `POST /api/login` (JSON `{"user": …}` or a form; renews the
-//! session id), `POST /api/logout`, `GET /api/big?bytes=N` (grow the session until it no
-//! longer fits its cookie: 413).
+//! Routes: `GET /` (a page with the user, a counter, the flash messages and forms carrying a
+//! CSRF token), `GET /api/csrf` (`{"csrf_token": …}` for the request's session, starting one),
+//! `GET /api/counter` (increment), `GET /api/me` (read only), `POST /api/login` (JSON
+//! `{"user": …}` or a form; renews the session id), `POST /api/logout`, `GET /api/big?bytes=N`
+//! (grow the session until it no longer fits its cookie: 413). Login and logout require the CSRF
+//! token, as the `X-CSRF-Token` header or the `csrf_token` form field (403 without it); a form
+//! post (one that accepts HTML) is answered with a redirect to `/`, which shows a flash message.
 //!
 //! Moving off Beaker: with `BEAKER_VALIDATE_KEY` (and `--features ...,beaker-compat`), users
 //! who hold a Beaker cookie session stay logged in (see [`with_beaker`]).
@@ -38,8 +41,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use sealed_session::axum::SessionLayer;
+use sealed_session::axum::{Csrf, CsrfToken, SessionLayer};
 use sealed_session::config::{parse_bool, Config};
+use sealed_session::flash::{self, FlashLevel};
 use sealed_session::{Error, ErrorKind, Key, Session, SessionBuilder, SessionManager};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -304,6 +308,7 @@ const MAX_BIG: usize = 64 * 1024;
 pub fn router(layer: SessionLayer) -> Router {
     Router::new()
         .route("/", get(index))
+        .route("/api/csrf", get(csrf_token))
         .route("/api/counter", get(counter))
         .route("/api/me", get(me))
         .route("/api/greeting", get(greeting))
@@ -342,8 +347,29 @@ fn count(session: &Session) -> u64 {
     session.get::<u64>("count").ok().flatten().unwrap_or(0)
 }
 
-/// `GET /`: the page, with the user and counter escaped.
-async fn index(session: Session) -> Html<String> {
+/// `GET /api/csrf`: a CSRF token for the request's session (starting one if there is none).
+async fn csrf_token(CsrfToken(token): CsrfToken) -> Json<Value> {
+    Json(json!({ "csrf_token": token }))
+}
+
+/// The flash messages queued by the previous request, as HTML (shown once).
+fn flashes(session: &Session) -> String {
+    flash::take::<String>(session)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            format!(
+                "<p class=\"flash {level}\" id=\"flash-{level}\">{text}</p>\n",
+                level = m.level().as_str(),
+                text = escape(m.message())
+            )
+        })
+        .collect()
+}
+
+/// `GET /`: the page, with the user and counter escaped, the flash messages, and the session's
+/// CSRF token in both forms.
+async fn index(session: Session, CsrfToken(token): CsrfToken) -> Html<String> {
     let user = session.get::<String>("user").ok().flatten();
     let who = match &user {
         Some(u) => format!("Signed in as <b id=\"user\">{}</b>.", escape(u)),
@@ -357,17 +383,23 @@ async fn index(session: Session) -> Html<String> {
 </head>
 <body>
 <h1>sealed-session demo</h1>
-<p>{who}</p>
+{flashes}<p>{who}</p>
 <p>Counter: <b id="count">{count}</b> (<a href="/api/counter">increment</a>)</p>
-<form method="post" action="/api/login">
+<form method="post" action="/api/login" id="login-form">
+  <input type="hidden" name="csrf_token" value="{token}">
   <label>User <input name="user" id="login-user" required maxlength="64"></label>
   <button type="submit" id="login">Sign in</button>
 </form>
-<form method="post" action="/api/logout"><button type="submit" id="logout">Sign out</button></form>
+<form method="post" action="/api/logout" id="logout-form">
+  <input type="hidden" name="csrf_token" value="{token}">
+  <button type="submit" id="logout">Sign out</button>
+</form>
 </body>
 </html>
 "#,
         count = count(&session),
+        flashes = flashes(&session),
+        token = escape(&token),
     ))
 }
 
@@ -421,7 +453,8 @@ struct LoginBody {
 }
 
 /// `POST /api/login`: store the user and renew the session (a new id: no session fixation).
-async fn login(session: Session, request: Request) -> Response {
+/// The CSRF token was checked before the body is read ([`Csrf`]).
+async fn login(session: Session, Csrf(request): Csrf<Request>) -> Response {
     let html = wants_html(request.headers());
     let is_json = request
         .headers()
@@ -448,16 +481,23 @@ async fn login(session: Session, request: Request) -> Response {
     }
     session.renew();
     if html {
+        if let Err(e) = flash::push(&session, FlashLevel::Info, &format!("Signed in as {user}.")) {
+            return session_error(&e);
+        }
         Redirect::to("/").into_response()
     } else {
         Json(json!({ "user": user })).into_response()
     }
 }
 
-/// `POST /api/logout`: end the session.
-async fn logout(session: Session, headers: HeaderMap) -> Response {
+/// `POST /api/logout`: end the session (after the CSRF check). A form post is redirected to
+/// `/` with a flash message, which starts a new session (with a new lineage).
+async fn logout(session: Session, Csrf(request): Csrf<Request>) -> Response {
     session.purge();
-    if wants_html(&headers) {
+    if wants_html(request.headers()) {
+        if let Err(e) = flash::push(&session, FlashLevel::Info, &"Signed out.") {
+            return session_error(&e);
+        }
         Redirect::to("/").into_response()
     } else {
         Json(json!({ "user": null })).into_response()

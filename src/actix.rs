@@ -18,6 +18,9 @@
 //! Errors at the HTTP edge are opaque: a status code and an empty body, with the reason in a
 //! `tracing` event.
 
+mod csrf;
+pub use csrf::{Csrf, CsrfToken};
+
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;

@@ -34,6 +34,9 @@
 //! the response into a `500` (no broken cookie is sent); handlers that may grow a session should
 //! call [`Session::ensure_fits`] and answer with their own error first.
 
+mod csrf;
+pub use csrf::{Csrf, CsrfToken};
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

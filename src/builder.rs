@@ -136,6 +136,7 @@ pub struct SessionBuilder<T = SessionManager> {
     revocation: Option<Revocation>,
     #[cfg(feature = "beaker-compat")]
     legacy: Option<crate::beaker::BeakerReader>,
+    csrf_max_age: Option<Duration>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -165,6 +166,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             revocation: None,
             #[cfg(feature = "beaker-compat")]
             legacy: None,
+            csrf_max_age: None,
             output: PhantomData,
         }
     }
@@ -410,6 +412,16 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         self
     }
 
+    /// How long a CSRF token stays valid after it was issued (see
+    /// [`SessionManager::csrf_token`]). Default: the session's absolute
+    /// [`lifetime`](Self::with_lifetime), so a page stays usable as long as its session; shorten
+    /// it to limit how long a token leaked from a page is worth anything.
+    #[must_use]
+    pub fn with_csrf_max_age(mut self, max_age: Duration) -> Self {
+        self.csrf_max_age = Some(max_age);
+        self
+    }
+
     /// Validate and build.
     ///
     /// # Errors
@@ -425,6 +437,16 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             .cookie_name(policy.name())
             .max_token_len(MAX_SET_COOKIE_LEN.saturating_mul(policy.max_chunks()))
             .build()?;
+        let csrf = crate::csrf::sealer(
+            &sealer.ring(),
+            policy.name(),
+            sealer.purpose(),
+            sealer.mode(),
+            &sealer.accepted_modes(),
+            self.csrf_max_age.unwrap_or(sealer.lifetime()),
+            sealer.leeway(),
+            sealer.clock_arc(),
+        )?;
         Ok(T::from(SessionManager::from_inner(ManagerInner {
             sealer,
             policy,
@@ -433,6 +455,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             revocation: self.revocation,
             #[cfg(feature = "beaker-compat")]
             legacy: self.legacy,
+            csrf,
         })))
     }
 }

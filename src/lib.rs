@@ -88,6 +88,8 @@ pub mod cache;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
+pub mod csrf;
+pub mod flash;
 pub mod revocation;
 
 pub use builder::{SessionBuilder, SessionSettings};

@@ -67,6 +67,9 @@ pub(crate) struct ManagerInner {
     /// A reader of Beaker's cookie sessions, while migrating off Beaker.
     #[cfg(feature = "beaker-compat")]
     pub(crate) legacy: Option<crate::beaker::BeakerReader>,
+    /// Seals CSRF tokens: the same ring as `sealer` (kept in step by `set_key_ring`), purpose
+    /// `csrf`.
+    pub(crate) csrf: Sealer,
 }
 
 impl fmt::Debug for SessionManager {
@@ -118,6 +121,10 @@ impl Backend for ManagerInner {
         }
         None
     }
+
+    fn csrf_sealer(&self) -> &Sealer {
+        &self.csrf
+    }
 }
 
 /// The cookies a response carries, and whether they can wait for a later response.
@@ -148,9 +155,17 @@ impl SessionManager {
     }
 
     /// Replace the key ring at runtime (see [`Sealer::set_ring`]): every clone of this manager,
-    /// and every adapter built from it, seals and opens with the new ring from the next request.
+    /// and every adapter built from it, seals and opens sessions and CSRF tokens with the new
+    /// ring from the next request. (Calling `set_ring` on [`sealer`](Self::sealer) alone would
+    /// leave CSRF tokens on the old ring.)
     pub fn set_key_ring(&self, ring: KeyRing) {
-        self.inner.sealer.set_ring(ring);
+        self.inner.sealer.set_ring(ring.clone());
+        self.inner.csrf.set_ring(ring);
+    }
+
+    /// The sealer of CSRF tokens (see [`csrf_token`](Self::csrf_token)).
+    pub(crate) fn csrf_sealer(&self) -> &Sealer {
+        &self.inner.csrf
     }
 
     /// The cookie policy.

@@ -527,6 +527,18 @@ impl Sealer {
     pub fn mode(&self) -> Mode {
         self.inner.mode
     }
+    /// Every mode this sealer opens (its own and `also_open`'s), for a sealer built beside it.
+    pub(crate) fn accepted_modes(&self) -> Vec<Mode> {
+        Mode::ALL
+            .iter()
+            .copied()
+            .filter(|m| self.inner.accepts & mode_bit(*m) != 0)
+            .collect()
+    }
+    /// The clock, shared with a sealer built beside it.
+    pub(crate) fn clock_arc(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
+    }
     /// The cookie name bound into tokens.
     pub fn cookie_name(&self) -> &str {
         &self.inner.name

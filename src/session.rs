@@ -120,6 +120,8 @@ pub(crate) trait Backend: Send + Sync {
     fn open_legacy(&self, _values: &[String]) -> Option<Map<String, Value>> {
         None
     }
+    /// The sealer of the session's CSRF tokens (same ring, purpose `csrf`).
+    fn csrf_sealer(&self) -> &Sealer;
 }
 
 pub(crate) struct State {
@@ -665,6 +667,27 @@ impl Session {
         s.lineage = None;
         s.meta = None;
         s.status = SessionStatus::Purged;
+    }
+
+    /// The session's lineage, giving one to a session that has none yet (a new or purged one),
+    /// which is then written even while it holds no data: a CSRF token bound to it must find
+    /// the same session on the next request. The status is then `Renewed` (a new id).
+    pub(crate) fn ensure_lineage(&self) -> SessionId {
+        let mut s = self.lock();
+        if let Some(lineage) = s.lineage {
+            return lineage;
+        }
+        s.mark_changed();
+        // `Changed` with no data and no cookie yet writes nothing; `Renewed` always writes.
+        s.status = SessionStatus::Renewed;
+        let id = s.id.unwrap_or_else(SessionId::generate);
+        s.id = Some(id);
+        *s.lineage.get_or_insert(id)
+    }
+
+    /// The CSRF sealer of the manager that loaded this session (`None` for a detached one).
+    pub(crate) fn csrf_sealer(&self) -> Option<&Sealer> {
+        self.backend.as_deref().map(Backend::csrf_sealer)
     }
 
     /// The lineage ended by [`purge`](Self::purge) in this request, once (without opening the

@@ -42,7 +42,12 @@
 //! and the request protocol's seams (issue 13): `login_response_is_private_and_varies_on_cookie`,
 //! `public_response_defers_refresh_and_never_stores_a_cookie`,
 //! `planted_chunks_never_break_or_delete_a_session`,
-//! `clocks_59_seconds_apart_alternate_without_rejection`, `logout_ends_copies_taken_before_login`.
+//! `clocks_59_seconds_apart_alternate_without_rejection`, `logout_ends_copies_taken_before_login`,
+//! and CSRF tokens and flash messages (issue 18): `csrf_missing_token_is_refused_without_change`,
+//! `csrf_other_sessions_token_is_refused`, `csrf_token_survives_login_renew`,
+//! `csrf_token_refused_after_logout`, `csrf_session_token_and_csrf_token_never_swap`,
+//! `flash_after_login_and_logout_shows_once` (routes `/api/csrf` and the CSRF-checked login and
+//! logout).
 //! (Those need the routes `/api/greeting`, which marks its answer `Cache-Control: public`, and
 //! [`ServerConfig::chunking`] and [`ServerConfig::revocation`] applied by the start function.)
 
@@ -235,6 +240,12 @@ macro_rules! http_suite {
             planted_chunks_never_break_or_delete_a_session,
             clocks_59_seconds_apart_alternate_without_rejection,
             logout_ends_copies_taken_before_login,
+            csrf_missing_token_is_refused_without_change,
+            csrf_other_sessions_token_is_refused,
+            csrf_token_survives_login_renew,
+            csrf_token_refused_after_logout,
+            csrf_session_token_and_csrf_token_never_swap,
+            flash_after_login_and_logout_shows_once,
         );
     };
     (@cases $start:path; $($case:ident),* $(,)?) => {
@@ -498,11 +509,79 @@ pub async fn send_raw(what: impl Into<String>, request: RequestBuilder) -> Reply
     }
 }
 
-/// `POST /api/login` with a JSON body.
-pub fn login(client: &Client, server: &RunningServer, user: &str) -> RequestBuilder {
+/// The header the demo reads CSRF tokens from.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// `GET /api/csrf` with the client's cookies, or with `cookie` (a `Cookie` header) for a
+/// [`bare_client`]: the token, and the session pair the answer issued if it started a session.
+pub async fn fetch_csrf(
+    client: &Client,
+    server: &RunningServer,
+    cookie: Option<&str>,
+) -> (String, Option<String>) {
+    let mut request = get(client, server, "/api/csrf");
+    if let Some(cookie) = cookie {
+        request = with_cookie(request, cookie);
+    }
+    let r = send("csrf token", request).await;
+    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
+    let token = r.json()["csrf_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: no csrf_token in {}", r.what, r.text()))
+        .to_owned();
+    let issued = (!r.set_cookies.is_empty()).then(|| session_pair(&r.expect_issued()));
+    (token, issued)
+}
+
+/// `POST /api/login` with a JSON body and a CSRF token fetched first for the client's session
+/// (a [`browser`] keeps the cookie that fetch may start).
+pub async fn login(client: &Client, server: &RunningServer, user: &str) -> RequestBuilder {
+    let (token, _) = fetch_csrf(client, server, None).await;
     client
         .post(server.url("/api/login"))
+        .header(CSRF_HEADER, token)
         .json(&json!({ "user": user }))
+}
+
+/// `POST /api/logout` with a CSRF token fetched first for the client's session.
+pub async fn logout(client: &Client, server: &RunningServer) -> RequestBuilder {
+    let (token, _) = fetch_csrf(client, server, None).await;
+    client
+        .post(server.url("/api/logout"))
+        .header(CSRF_HEADER, token)
+}
+
+/// For a [`bare_client`]: `POST /api/login` for the session `cookie` (a `Cookie` header), or a
+/// session started by fetching the token when `None`, with that session's CSRF token.
+pub async fn login_as(
+    client: &Client,
+    server: &RunningServer,
+    user: &str,
+    cookie: Option<&str>,
+) -> RequestBuilder {
+    let (token, issued) = fetch_csrf(client, server, cookie).await;
+    let cookie = cookie
+        .map(str::to_owned)
+        .or(issued)
+        .expect("a session to log in with");
+    with_cookie(
+        client
+            .post(server.url("/api/login"))
+            .header(CSRF_HEADER, token)
+            .json(&json!({ "user": user })),
+        &cookie,
+    )
+}
+
+/// For a [`bare_client`]: `POST /api/logout` for the session `cookie`, with its CSRF token.
+pub async fn logout_as(client: &Client, server: &RunningServer, cookie: &str) -> RequestBuilder {
+    let (token, _) = fetch_csrf(client, server, Some(cookie)).await;
+    with_cookie(
+        client
+            .post(server.url("/api/logout"))
+            .header(CSRF_HEADER, token),
+        cookie,
+    )
 }
 
 /// `GET` a path.
@@ -536,7 +615,11 @@ pub fn key_with_id(id: u32) -> Key {
 
 /// Log in with a [`bare_client`] and return the session token.
 async fn token_for(client: &Client, server: &RunningServer, user: &str) -> String {
-    let r = send("login (bare client)", login(client, server, user)).await;
+    let r = send(
+        "login (bare client)",
+        login_as(client, server, user, None).await,
+    )
+    .await;
     r.expect_json(StatusCode::OK, &json!({ "user": user }));
     r.expect_issued()
 }
@@ -551,7 +634,7 @@ pub async fn login_counter_me_logout(start: &impl StartServer) {
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
 
-    let r = send("login", login(&b, &server, "ann")).await;
+    let r = send("login", login(&b, &server, "ann").await).await;
     r.expect_json(StatusCode::OK, &json!({ "user": "ann" }));
     r.expect_issued();
 
@@ -565,7 +648,7 @@ pub async fn login_counter_me_logout(start: &impl StartServer) {
     r.expect_me("ann", 3);
     r.expect_no_set_cookie();
 
-    let r = send("logout", b.post(server.url("/api/logout"))).await;
+    let r = send("logout", logout(&b, &server).await).await;
     r.expect_json(StatusCode::OK, &json!({ "user": null }));
     r.expect_deletion();
 
@@ -581,14 +664,15 @@ pub async fn login_accepts_form_and_redirects_html(start: &impl StartServer) {
     let clock = clock();
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
 
-    // A browser's form post.
+    // A browser's form post, with the token as the page's hidden field.
     let b = browser();
+    let (token, _) = fetch_csrf(&b, &server, None).await;
     let r = send(
         "form login, Accept: text/html",
         b.post(server.url("/api/login"))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-            .body("user=bob"),
+            .body(format!("user=bob&csrf_token={token}")),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.what);
@@ -612,15 +696,19 @@ pub async fn login_accepts_form_and_redirects_html(start: &impl StartServer) {
         r.what,
         r.text()
     );
+    // The page showed (and so removed) the login's flash message: the session is written.
+    r.expect_issued();
+    let r = send("index again", get(&b, &server, "/")).await;
     r.expect_no_set_cookie();
 
     // The same form body without `Accept: text/html` answers JSON.
     let b = browser();
+    let (token, _) = fetch_csrf(&b, &server, None).await;
     let r = send(
         "form login, no Accept",
         b.post(server.url("/api/login"))
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("user=bob"),
+            .body(format!("csrf_token={token}&user=bob")),
     )
     .await;
     r.expect_json(StatusCode::OK, &json!({ "user": "bob" }));
@@ -640,13 +728,15 @@ pub async fn login_rejects_invalid_user(start: &impl StartServer) {
         ("empty user", String::new()),
         ("65-char user", "a".repeat(65)),
     ] {
-        let r = send(what, login(&b, &server, &user)).await;
+        let r = send(what, login(&b, &server, &user).await).await;
         r.expect_json(StatusCode::BAD_REQUEST, &invalid);
         r.expect_no_set_cookie();
     }
+    let (token, _) = fetch_csrf(&b, &server, None).await;
     let r = send(
         "malformed JSON",
         b.post(server.url("/api/login"))
+            .header(CSRF_HEADER, token)
             .header(CONTENT_TYPE, "application/json")
             .body("{\"user\":"),
     )
@@ -654,9 +744,10 @@ pub async fn login_rejects_invalid_user(start: &impl StartServer) {
     r.expect_json(StatusCode::BAD_REQUEST, &invalid);
     r.expect_no_set_cookie();
 
-    // Nothing was stored.
+    // Nothing was stored (but the session the CSRF token started).
     let r = send("me", get(&b, &server, "/api/me")).await;
-    r.expect_fresh_me();
+    assert_eq!(r.json()["user"], Value::Null, "{}", r.text());
+    assert_eq!(r.json()["count"], 0, "{}", r.text());
     r.expect_no_set_cookie();
 
     server.stop().await;
@@ -675,9 +766,10 @@ pub async fn read_only_requests_send_no_cookie(start: &impl StartServer) {
     let r = send("index without a cookie", get(&b, &server, "/")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.what);
     assert!(r.text().contains("Not signed in."), "{}", r.what);
-    r.expect_no_set_cookie();
+    // The page's forms carry a CSRF token, bound to a session it starts (issue 18).
+    r.expect_issued();
 
-    let r = send("login", login(&b, &server, "ann")).await;
+    let r = send("login", login(&b, &server, "ann").await).await;
     r.expect_issued();
     for i in 1..=2 {
         let r = send(format!("me #{i}"), get(&b, &server, "/api/me")).await;
@@ -705,7 +797,7 @@ pub async fn login_renews_session_id(start: &impl StartServer) {
         .await
         .expect_me_anonymous(1);
 
-    send("login ann", login(&b, &server, "ann"))
+    send("login ann", login(&b, &server, "ann").await)
         .await
         .expect_issued();
     let ann = send("me as ann", get(&b, &server, "/api/me"))
@@ -713,7 +805,7 @@ pub async fn login_renews_session_id(start: &impl StartServer) {
         .expect_me("ann", 1);
     assert_ne!(ann, before, "login must change the session id");
 
-    send("login bob", login(&b, &server, "bob"))
+    send("login bob", login(&b, &server, "bob").await)
         .await
         .expect_issued();
     let bob = send("me as bob", get(&b, &server, "/api/me"))
@@ -931,7 +1023,7 @@ pub async fn idle_timeout_expires_session(start: &impl StartServer) {
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
 
-    send("login", login(&b, &server, "ann"))
+    send("login", login(&b, &server, "ann").await)
         .await
         .expect_issued();
     clock.advance(Duration::from_secs(29 * 60));
@@ -960,7 +1052,7 @@ pub async fn rolling_refresh_until_absolute_lifetime(start: &impl StartServer) {
     let server = start.start(config).await;
     let b = browser();
 
-    send("login", login(&b, &server, "ann"))
+    send("login", login(&b, &server, "ann").await)
         .await
         .expect_issued();
     let id = send("me at 0", get(&b, &server, "/api/me"))
@@ -991,7 +1083,7 @@ pub async fn oversized_session_is_refused_and_kept(start: &impl StartServer) {
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
 
-    send("login", login(&b, &server, "ann"))
+    send("login", login(&b, &server, "ann").await)
         .await
         .expect_issued();
     let r = send("big 100", get(&b, &server, "/api/big?bytes=100")).await;
@@ -1072,7 +1164,7 @@ pub async fn concurrent_increments_on_one_session(start: &impl StartServer) {
     let clock = clock();
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
-    send("login", login(&b, &server, "ann"))
+    send("login", login(&b, &server, "ann").await)
         .await
         .expect_issued();
     let id = send("me", get(&b, &server, "/api/me"))
@@ -1135,14 +1227,22 @@ pub async fn checklist_01_no_cookie_no_set_cookie(start: &impl StartServer) {
         ("no Cookie header", None),
         ("foreign cookies only", Some("a=1; b=2")),
     ] {
-        for path in ["/api/me", "/"] {
+        let mut request = get(&c, &server, "/api/me");
+        if let Some(cookie) = cookie {
+            request = with_cookie(request, cookie);
+        }
+        let r = send(format!("{what}: /api/me"), request).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.what);
+        r.expect_no_set_cookie();
+        // The page writes: its forms carry a CSRF token, which needs a session to bind to.
+        for path in ["/", "/api/csrf"] {
             let mut request = get(&c, &server, path);
             if let Some(cookie) = cookie {
                 request = with_cookie(request, cookie);
             }
-            let r = send(format!("{what}: {path}"), request).await;
+            let r = send(format!("{what}: {path} (issues a CSRF token)"), request).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.what);
-            r.expect_no_set_cookie();
+            r.expect_issued();
         }
         let mut request = get(&c, &server, "/api/counter");
         if let Some(cookie) = cookie {
@@ -1343,8 +1443,15 @@ pub async fn checklist_32_concurrent_first_requests_are_independent(start: &impl
             let user = format!("user-{i}");
             barrier.wait().await;
             let r = send(
+                format!("client {i}: csrf"),
+                b.get(format!("{base}/api/csrf")),
+            )
+            .await;
+            let token = r.json()["csrf_token"].as_str().unwrap().to_owned();
+            let r = send(
                 format!("client {i}: login"),
                 b.post(format!("{base}/api/login"))
+                    .header(CSRF_HEADER, token)
                     .json(&json!({ "user": user })),
             )
             .await;
@@ -1370,10 +1477,10 @@ pub async fn checklist_33_logout_deletion_mirrors_issued_cookie(start: &impl Sta
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
 
-    let r = send("login", login(&b, &server, "ann")).await;
+    let r = send("login", login(&b, &server, "ann").await).await;
     r.expect_issued();
     let issued = Cookie::parse(r.set_cookies[0].clone()).expect("a Set-Cookie");
-    let r = send("logout", b.post(server.url("/api/logout"))).await;
+    let r = send("logout", logout(&b, &server).await).await;
     r.expect_deletion();
     let deleted = Cookie::parse(r.set_cookies[0].clone()).expect("a Set-Cookie");
     let attributes = |c: &Cookie<'_>| {
@@ -1451,7 +1558,7 @@ pub async fn checklist_34_oversized_session_is_a_typed_error(start: &impl StartS
     let clock = clock();
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
-    send("login", login(&b, &server, "ann"))
+    send("login", login(&b, &server, "ann").await)
         .await
         .expect_issued();
 
@@ -1552,7 +1659,7 @@ pub async fn login_response_is_private_and_varies_on_cookie(start: &impl StartSe
     let clock = clock();
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let c = bare_client();
-    let r = send("login", login(&c, &server, "ann")).await;
+    let r = send("login", login_as(&c, &server, "ann", None).await).await;
     let token = r.expect_issued();
     let cc = directives(&r);
     assert!(
@@ -1570,7 +1677,7 @@ pub async fn login_response_is_private_and_varies_on_cookie(start: &impl StartSe
     assert!(varies_on_cookie(&r), "me: Vary {:?}", header(&r, "vary"));
     let r = send(
         "logout",
-        with_cookie(c.post(server.url("/api/logout")), &session_pair(&token)),
+        logout_as(&c, &server, &session_pair(&token)).await,
     )
     .await;
     r.expect_deletion();
@@ -1745,15 +1852,11 @@ pub async fn logout_ends_copies_taken_before_login(start: &impl StartServer) {
     let before_login = r.expect_issued();
     let r = send(
         "login",
-        with_cookie(login(&c, &a, "ann"), &session_pair(&before_login)),
+        login_as(&c, &a, "ann", Some(&session_pair(&before_login))).await,
     )
     .await;
     let logged_in = r.expect_issued();
-    let r = send(
-        "logout",
-        with_cookie(c.post(a.url("/api/logout")), &session_pair(&logged_in)),
-    )
-    .await;
+    let r = send("logout", logout_as(&c, &a, &session_pair(&logged_in)).await).await;
     r.expect_deletion();
     for (server, token, what) in [
         (&a, &before_login, "copy before login, on A"),
@@ -1770,4 +1873,286 @@ pub async fn logout_ends_copies_taken_before_login(start: &impl StartServer) {
     }
     a.stop().await;
     b.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSRF tokens and flash messages (issue 18)
+// ---------------------------------------------------------------------------------------------
+
+/// A `403` with an empty body and no `Set-Cookie`.
+fn expect_refused(r: &Reply) {
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}: {}", r.what, r.text());
+    assert!(
+        r.body.is_empty(),
+        "{}: opaque body, got {:?}",
+        r.what,
+        r.text()
+    );
+    r.expect_no_set_cookie();
+}
+
+/// `/api/me` as JSON.
+async fn me_of(client: &Client, server: &RunningServer, cookie: Option<&str>) -> Value {
+    let mut request = get(client, server, "/api/me");
+    if let Some(cookie) = cookie {
+        request = with_cookie(request, cookie);
+    }
+    let r = send("me", request).await;
+    r.expect_no_set_cookie();
+    r.json()
+}
+
+/// Login and logout without a token (no header, no form field, an empty header) answer `403`
+/// with no `Set-Cookie`, and the session stays as it was.
+pub async fn csrf_missing_token_is_refused_without_change(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    send("login", login(&b, &server, "ann").await)
+        .await
+        .expect_json(StatusCode::OK, &json!({ "user": "ann" }));
+    let before = me_of(&b, &server, None).await;
+    assert_eq!(before["user"], "ann");
+
+    let attempts = [
+        (
+            "JSON login, no token",
+            b.post(server.url("/api/login"))
+                .json(&json!({ "user": "mallory" })),
+        ),
+        (
+            "JSON login, empty token",
+            b.post(server.url("/api/login"))
+                .header(CSRF_HEADER, "")
+                .json(&json!({ "user": "mallory" })),
+        ),
+        (
+            "form login, no field",
+            b.post(server.url("/api/login"))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(ACCEPT, "text/html")
+                .body("user=mallory"),
+        ),
+        (
+            "form login, garbage field",
+            b.post(server.url("/api/login"))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body("user=mallory&csrf_token=AAAA"),
+        ),
+        ("logout, no token", b.post(server.url("/api/logout"))),
+        (
+            "logout, form without field",
+            b.post(server.url("/api/logout"))
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(""),
+        ),
+    ];
+    for (what, request) in attempts {
+        expect_refused(&send(what, request).await);
+        assert_eq!(
+            me_of(&b, &server, None).await,
+            before,
+            "{what}: session unchanged"
+        );
+    }
+    server.stop().await;
+}
+
+/// A valid token of another session is refused (`403`, no `Set-Cookie`, no change), for login
+/// and logout.
+pub async fn csrf_other_sessions_token_is_refused(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let (victim, attacker) = (browser(), browser());
+    send("victim login", login(&victim, &server, "ann").await)
+        .await
+        .expect_json(StatusCode::OK, &json!({ "user": "ann" }));
+    let before = me_of(&victim, &server, None).await;
+    let (foreign, _) = fetch_csrf(&attacker, &server, None).await;
+    let r = send(
+        "login with another session's token",
+        victim
+            .post(server.url("/api/login"))
+            .header(CSRF_HEADER, &foreign)
+            .json(&json!({ "user": "mallory" })),
+    )
+    .await;
+    expect_refused(&r);
+    let r = send(
+        "logout with another session's token (form field)",
+        victim
+            .post(server.url("/api/logout"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("csrf_token={foreign}")),
+    )
+    .await;
+    expect_refused(&r);
+    assert_eq!(me_of(&victim, &server, None).await, before);
+    // A token from another deployment (another key ring) opens nowhere here.
+    let elsewhere = start.start(ServerConfig::new(ring(), &clock)).await;
+    let other = browser();
+    let (alien, _) = fetch_csrf(&other, &elsewhere, None).await;
+    let r = send(
+        "logout with another deployment's token",
+        victim
+            .post(server.url("/api/logout"))
+            .header(CSRF_HEADER, alien),
+    )
+    .await;
+    expect_refused(&r);
+    assert_eq!(me_of(&victim, &server, None).await, before);
+    elsewhere.stop().await;
+    server.stop().await;
+}
+
+/// The token fetched before login still works after it (login renews the id, not the lineage),
+/// and the page renders that same session's token in its forms.
+pub async fn csrf_token_survives_login_renew(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    let (token, issued) = fetch_csrf(&b, &server, None).await;
+    assert!(issued.is_some(), "the first token starts a session");
+    let anonymous = me_of(&b, &server, None).await["session_id"].clone();
+    let r = send(
+        "login",
+        b.post(server.url("/api/login"))
+            .header(CSRF_HEADER, &token)
+            .json(&json!({ "user": "ann" })),
+    )
+    .await;
+    r.expect_json(StatusCode::OK, &json!({ "user": "ann" }));
+    r.expect_issued();
+    let me = me_of(&b, &server, None).await;
+    assert_ne!(me["session_id"], anonymous, "login renewed the id");
+    // The page's hidden field verifies too.
+    let page = send("index", get(&b, &server, "/")).await.text();
+    let field = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a csrf_token field")
+        .to_owned();
+    let r = send(
+        "logout with the pre-login token",
+        b.post(server.url("/api/logout"))
+            .header(CSRF_HEADER, &token),
+    )
+    .await;
+    r.expect_json(StatusCode::OK, &json!({ "user": null }));
+    r.expect_deletion();
+    assert!(!field.is_empty());
+    server.stop().await;
+}
+
+/// After logout the old token is refused: without a session, and for the session that follows.
+pub async fn csrf_token_refused_after_logout(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    let (token, _) = fetch_csrf(&b, &server, None).await;
+    send(
+        "login",
+        b.post(server.url("/api/login"))
+            .header(CSRF_HEADER, &token)
+            .json(&json!({ "user": "ann" })),
+    )
+    .await
+    .expect_json(StatusCode::OK, &json!({ "user": "ann" }));
+    send(
+        "logout",
+        b.post(server.url("/api/logout"))
+            .header(CSRF_HEADER, &token),
+    )
+    .await
+    .expect_json(StatusCode::OK, &json!({ "user": null }));
+    let login_again = || {
+        b.post(server.url("/api/login"))
+            .header(CSRF_HEADER, &token)
+            .json(&json!({ "user": "ann" }))
+    };
+    expect_refused(&send("old token, no session", login_again()).await);
+    let (fresh, _) = fetch_csrf(&b, &server, None).await;
+    assert_ne!(fresh, token);
+    expect_refused(&send("old token, the next session", login_again()).await);
+    assert_eq!(me_of(&b, &server, None).await["user"], Value::Null);
+    server.stop().await;
+}
+
+/// A session cookie's token is not a CSRF token, and a CSRF token is not a session cookie.
+pub async fn csrf_session_token_and_csrf_token_never_swap(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let session = token_for(&c, &server, "ann").await;
+    let pair = session_pair(&session);
+    let r = send(
+        "logout with the session token as CSRF token",
+        with_cookie(
+            c.post(server.url("/api/logout"))
+                .header(CSRF_HEADER, &session),
+            &pair,
+        ),
+    )
+    .await;
+    expect_refused(&r);
+    assert_eq!(me_of(&c, &server, Some(&pair)).await["user"], "ann");
+    let (csrf, _) = fetch_csrf(&c, &server, Some(&pair)).await;
+    let r = send(
+        "the CSRF token as a session cookie",
+        with_cookie(get(&c, &server, "/api/me"), &session_pair(&csrf)),
+    )
+    .await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+    server.stop().await;
+}
+
+/// A form login redirects to `/`, which shows its flash message once; so does a form logout.
+pub async fn flash_after_login_and_logout_shows_once(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let b = browser();
+    let form_post = |path: &str, body: String| {
+        b.post(server.url(path))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "text/html")
+            .body(body)
+    };
+    let (token, _) = fetch_csrf(&b, &server, None).await;
+    let r = send(
+        "form login",
+        form_post("/api/login", format!("user=bob&csrf_token={token}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.what);
+    let page = send("index after login", get(&b, &server, "/")).await;
+    assert!(
+        page.text()
+            .contains("id=\"flash-info\">Signed in as bob.</p>"),
+        "{}",
+        page.text()
+    );
+    page.expect_issued(); // the flash was taken: the session is written without it
+    let again = send("index again", get(&b, &server, "/")).await;
+    assert!(!again.text().contains("flash"), "{}", again.text());
+    again.expect_no_set_cookie();
+    assert_eq!(me_of(&b, &server, None).await["user"], "bob");
+
+    let r = send(
+        "form logout",
+        form_post("/api/logout", format!("csrf_token={token}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.what);
+    let page = send("index after logout", get(&b, &server, "/")).await;
+    assert!(
+        page.text().contains("id=\"flash-info\">Signed out.</p>"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("Not signed in."), "{}", page.text());
+    let again = send("index again", get(&b, &server, "/")).await;
+    assert!(!again.text().contains("flash"), "{}", again.text());
+    server.stop().await;
 }

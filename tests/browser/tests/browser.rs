@@ -22,6 +22,8 @@
 //! - `oversized_session_is_refused_and_kept`: the documented `413 {"error":"session_too_large"}`.
 //! - `secure_cookie_needs_a_trustworthy_origin`: Secure works on loopback http, not on other http
 //!   hosts.
+//! - `csrf_form_with_and_without_token`: the login form with its hidden `csrf_token` field logs
+//!   in (and shows a flash message once); the same form with the field removed is refused (403).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/install-browser.sh` installs them).
 //! Without them every test prints `SKIPPED: chromium not installed…` to stderr and passes, unless
@@ -72,7 +74,7 @@ use serde_json::{json, Value};
 
 use page::{
     body_text, click_and_wait, cookie, cookie_value, eval, eval_async, goto, login, page_json,
-    shown_count, shown_user, status, submit_login, url,
+    shown_count, shown_user, status, submit_login, text_of, url,
 };
 use servers::{any_port, Running};
 
@@ -145,18 +147,22 @@ async fn login_counter_logout_with_screenshot() {
         goto(&c, &app.url("/")).await;
         assert_eq!(shown_user(&c).await, SIGNED_OUT);
         assert_eq!(shown_count(&c).await, 0);
-        assert_eq!(
-            cookie(&c, COOKIE).await,
-            None,
-            "reading the page sets no cookie"
-        );
+        // The page's forms carry a CSRF token, which starts a session to bind to.
+        let anonymous = cookie_value(&c, COOKIE).await;
 
         // The form posts to /api/login; the browser follows the 303 back to `/`.
         login(&c, &app.url("/"), "ann").await;
         assert_eq!(url(&c).await, app.url("/"), "the 303 leads back to /");
         let post = app.recorder.only("/api/login");
         assert_eq!(post.method, "POST", "{post:?}");
+        assert!(post.has_cookie(COOKIE), "{post:?}");
+        assert_ne!(
+            cookie_value(&c, COOKIE).await,
+            anonymous,
+            "login renews the cookie"
+        );
         assert_eq!(shown_count(&c).await, 0);
+        assert_eq!(text_of(&c, "#flash-info").await, "Signed in as ann.");
         let shot = page::save_screenshot(&c, "logged-in.png").await;
         let png = std::fs::read(&shot).expect("the screenshot file");
         assert!(
@@ -189,12 +195,19 @@ async fn login_counter_logout_with_screenshot() {
         assert_eq!(shown_user(&c).await, "ann");
         assert_eq!(shown_count(&c).await, 3);
 
-        // The logout form ends the session: the browser drops the cookie.
+        // The logout form ends the session; the browser then holds only a new session, which
+        // carries the logout's flash message.
+        let logged_in = cookie_value(&c, COOKIE).await;
         click_and_wait(&c, "#logout").await;
         assert_eq!(url(&c).await, app.url("/"));
         assert_eq!(shown_user(&c).await, SIGNED_OUT);
         assert_eq!(shown_count(&c).await, 0);
-        assert_eq!(cookie(&c, COOKIE).await, None, "logout deletes the cookie");
+        assert_eq!(text_of(&c, "#flash-info").await, "Signed out.");
+        assert_ne!(
+            cookie_value(&c, COOKIE).await,
+            logged_in,
+            "logout ends the cookie"
+        );
         let shown = json_at(&c, &app, "/api/counter", 200).await;
         assert_eq!(
             shown,
@@ -286,26 +299,27 @@ async fn cookie_path_keeps_session_off_other_paths() {
             )
             .await;
 
-            // The login itself works (POST /api/login sets the cookie), but the page it redirects to
-            // is outside /api, so the browser does not send the cookie there.
-            submit_login(&c, &app.url("/"), "ann").await;
-            assert_eq!(url(&c).await, app.url("/"));
-            assert_eq!(
-                shown_user(&c).await,
-                SIGNED_OUT,
-                "the page at / must not receive a Path=/api cookie"
-            );
-            let pages = app.recorder.to("/");
-            assert_eq!(pages.len(), 2, "before and after the login: {pages:#?}");
-            assert!(
-                pages.iter().all(|p| !p.has_cookie(NAME)),
-                "a request to / carried the cookie: {pages:#?}"
-            );
+            // Log in from a page under /api, with a script (the page at / is outside the
+            // cookie's path: the session it starts for its CSRF token is never sent back to it,
+            // and its cookie replaces the one under /api, so its form cannot log in here).
+            goto(&c, &app.url("/api/me")).await;
+            let logged_in = eval_async(
+                &c,
+                "const done = arguments[arguments.length - 1]; \
+                 fetch('/api/csrf').then(r => r.json()).then(t => fetch('/api/login', { \
+                   method: 'POST', \
+                   headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': t.csrf_token }, \
+                   body: JSON.stringify({ user: 'ann' }) })) \
+                 .then(r => r.json()).then(done, e => done(String(e)))",
+            )
+            .await;
+            assert_eq!(logged_in, json!({ "user": "ann" }));
 
             // Under /api the session is there, and keeps counting.
             let (user, count, _) = me(&c, &app).await;
             assert_eq!((user, count), (json!("ann"), 0));
-            assert!(app.recorder.only("/api/me").has_cookie(NAME));
+            let seen = app.recorder.to("/api/me");
+            assert!(seen.last().is_some_and(|m| m.has_cookie(NAME)), "{seen:#?}");
             let held = cookie(&c, NAME)
                 .await
                 .expect("the cookie, seen from a page under /api");
@@ -315,10 +329,16 @@ async fn cookie_path_keeps_session_off_other_paths() {
                 assert_eq!(shown, json!({ "count": n }));
             }
 
-            // And `/` still shows nobody, with the default counter.
+            // And `/` shows nobody, with the default counter: the browser does not send the
+            // Path=/api cookie there.
             goto(&c, &app.url("/")).await;
             assert_eq!(shown_user(&c).await, SIGNED_OUT);
             assert_eq!(shown_count(&c).await, 0);
+            let pages = app.recorder.to("/");
+            assert!(
+                pages.iter().all(|p| !p.has_cookie(NAME)),
+                "a request to / carried the cookie: {pages:#?}"
+            );
             assert_eq!(
                 cookie(&c, NAME).await,
                 None,
@@ -507,11 +527,10 @@ async fn key_rotation_reseals_then_retired_key_gives_fresh_session() {
                     .is_some_and(|h| h.contains(&token_k1)),
                 "the reload carried the k1 cookie: {last:?}"
             );
-            assert_eq!(
-                cookie(&c, COOKIE).await,
-                None,
-                "the refused cookie is deleted"
-            );
+            // The page replaced the refused cookie with a fresh session (for its CSRF token).
+            let replaced = cookie_value(&c, COOKIE).await;
+            assert_ne!(replaced, token_k1, "the refused cookie is replaced");
+            assert_eq!(key_id_of(&replaced), 2, "C seals under k2");
             // The fresh session works like any other.
             assert_eq!(
                 json_at(&c, &server_c, "/api/counter", 200).await,
@@ -590,11 +609,14 @@ async fn secure_cookie_needs_a_trustworthy_origin() {
                 login(&c, &format!("{base}/"), "ann").await;
             }
 
-            // Another http origin: the browser drops the Secure cookie, so the login does not
-            // stick (the demo's `secure = true` setting is for https deployments).
+            // Another http origin: the browser drops the Secure cookie, so the login is refused:
+            // the form's CSRF token is bound to a session the browser did not keep (the demo's
+            // `secure = true` setting is for https deployments).
             let app_test = format!("http://app.test:{port}/");
             submit_login(&c, &app_test, "ann").await;
-            assert_eq!(url(&c).await, app_test);
+            assert_eq!(url(&c).await, format!("{app_test}api/login"));
+            assert_eq!(status(&c).await, 403);
+            goto(&c, &app_test).await;
             assert_eq!(
                 shown_user(&c).await,
                 SIGNED_OUT,
@@ -620,5 +642,52 @@ async fn secure_cookie_needs_a_trustworthy_origin() {
             plain.stop().await;
         },
     )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_form_with_and_without_token() {
+    driver::run("csrf_form_with_and_without_token", |c| async move {
+        let app = start_app(layer(KeyRing::generate(), |b| b), any_port()).await;
+
+        // The form without its token: a script removes the hidden field, then posts the form as
+        // the browser would encode it (urlencoded), and reads the answer.
+        goto(&c, &app.url("/")).await;
+        let anonymous = cookie_value(&c, COOKIE).await;
+        let answer = eval_async(
+            &c,
+            "const done = arguments[arguments.length - 1]; \
+             const form = document.querySelector('#login-form'); \
+             form.querySelector('input[name=csrf_token]').remove(); \
+             document.querySelector('#login-user').value = 'mallory'; \
+             fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)) }) \
+               .then(r => r.text().then(t => done([r.status, t])), e => done(String(e)))",
+        )
+        .await;
+        assert_eq!(answer, json!([403, ""]), "an opaque 403");
+        assert_eq!(
+            cookie_value(&c, COOKIE).await,
+            anonymous,
+            "the refusal leaves the session as it was"
+        );
+        // The same, submitted as a navigation: refused too, the session as it was.
+        click_and_wait(&c, "#login").await;
+        let posts = app.recorder.to("/api/login");
+        assert_eq!(posts.len(), 2, "{posts:#?}");
+        assert!(posts.iter().all(|p| p.has_cookie(COOKIE)), "{posts:#?}");
+        goto(&c, &app.url("/")).await;
+        assert_eq!(shown_user(&c).await, SIGNED_OUT);
+        assert_eq!(cookie_value(&c, COOKIE).await, anonymous);
+
+        // The same form with its token logs in, and the page shows the flash message once.
+        login(&c, &app.url("/"), "ann").await;
+        assert_eq!(text_of(&c, "#flash-info").await, "Signed in as ann.");
+        c.refresh().await.expect("reload");
+        assert_eq!(shown_user(&c).await, "ann");
+        let flashes = eval(&c, "return document.querySelectorAll('.flash').length").await;
+        assert_eq!(flashes, json!(0), "a flash message shows once");
+
+        app.stop().await;
+    })
     .await;
 }
