@@ -351,6 +351,7 @@ impl BeakerReaderBuilder {
     }
 }
 
+#[derive(Clone)]
 struct Encryption {
     password: Zeroizing<Vec<u8>>,
     crypto: BeakerCrypto,
@@ -358,7 +359,8 @@ struct Encryption {
 
 /// Reads Beaker `CookieSession` cookies (JSON serializer only). See the [module docs](self).
 ///
-/// Cheap to share: reading takes `&self`.
+/// Cheap to share: reading takes `&self`; a clone copies the (zeroized) keys.
+#[derive(Clone)]
 pub struct BeakerReader {
     /// HMAC-SHA1 keyed with `validate_key`, its pads computed once.
     mac: HmacSha1,

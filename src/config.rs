@@ -344,6 +344,9 @@ struct Layer {
     overrides: Vec<(&'static str, Zeroizing<String>, String)>,
     keys: Option<KeySource>,
     revoke_before: Option<UnixTime>,
+    /// The file's `[beaker]` section: the legacy reader, while migrating off Beaker.
+    #[cfg(feature = "beaker-compat")]
+    beaker: Option<crate::beaker::BeakerReader>,
     /// The variables this layer was read from (names only), for `Debug`.
     names: Vec<String>,
 }
@@ -577,6 +580,8 @@ fn resolve(
     });
     let config = Config {
         settings,
+        #[cfg(feature = "beaker-compat")]
+        beaker: file.beaker,
         ring: built.ring,
         fingerprint: built.fingerprint,
         origin,
@@ -666,6 +671,8 @@ fn check_settings(config: &Config) -> Result<(), Error> {
 #[derive(Clone)]
 pub struct Config {
     settings: Settings,
+    #[cfg(feature = "beaker-compat")]
+    beaker: Option<crate::beaker::BeakerReader>,
     ring: KeyRing,
     fingerprint: [u8; 32],
     origin: Arc<Origin>,
@@ -718,7 +725,21 @@ impl Config {
     /// The settings were validated when the configuration was loaded, so `build()` fails only
     /// if a later `with_*` call made them invalid.
     pub fn session_builder<T: From<SessionManager>>(&self) -> SessionBuilder<T> {
-        SessionBuilder::<T>::new(self.ring.clone()).with_settings(self.settings.values.clone())
+        let builder =
+            SessionBuilder::<T>::new(self.ring.clone()).with_settings(self.settings.values.clone());
+        #[cfg(feature = "beaker-compat")]
+        let builder = match &self.beaker {
+            Some(reader) => builder.with_legacy_beaker(reader.clone()),
+            None => builder,
+        };
+        builder
+    }
+
+    /// The legacy Beaker reader of the file's `[beaker]` section, if any (feature
+    /// `beaker-compat`; [`session_builder`](Self::session_builder) applies it).
+    #[cfg(feature = "beaker-compat")]
+    pub fn beaker(&self) -> Option<&crate::beaker::BeakerReader> {
+        self.beaker.as_ref()
     }
 
     /// The session settings: the defaults with the file's and the environment's on top.

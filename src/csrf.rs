@@ -306,11 +306,13 @@ impl CsrfConfig {
 
 /// Whether a request with this method must carry a token: every method but the safe ones of
 /// RFC 9110 (GET, HEAD, OPTIONS, TRACE), so an unknown method is checked too.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) fn is_unsafe_method(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
 /// Whether a `Content-Type` value is a urlencoded form (the only body the token is read from).
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) fn is_urlencoded_form(content_type: Option<&[u8]>) -> bool {
     const FORM: &[u8] = b"application/x-www-form-urlencoded";
     content_type
@@ -320,6 +322,7 @@ pub(crate) fn is_urlencoded_form(content_type: Option<&[u8]>) -> bool {
 
 /// The first value of `field` in a urlencoded body (`+` is a space, `%XX` a byte; a value that
 /// does not decode to UTF-8 is no value).
+#[cfg(any(feature = "axum", feature = "actix", test))]
 pub(crate) fn form_field(body: &[u8], field: &str) -> Option<String> {
     body.split(|b| *b == b'&').find_map(|pair| {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
@@ -331,6 +334,7 @@ pub(crate) fn form_field(body: &[u8], field: &str) -> Option<String> {
     })
 }
 
+#[cfg(any(feature = "axum", feature = "actix", test))]
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut bytes = input.iter().copied();
@@ -348,6 +352,7 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+#[cfg(any(feature = "axum", feature = "actix", test))]
 fn hex(b: u8) -> Option<u8> {
     char::from(b)
         .to_digit(16)
@@ -356,6 +361,7 @@ fn hex(b: u8) -> Option<u8> {
 
 /// What an adapter found in a request, checked: the token from the header if there is one,
 /// else from the form body if given.
+#[cfg(any(feature = "axum", feature = "actix"))]
 pub(crate) fn check(
     session: &Session,
     header: Option<&[u8]>,

@@ -257,3 +257,64 @@ fn the_demo_names_a_bad_beaker_setting_without_its_value() {
         assert!(!e.to_string().contains("secret"), "{e}");
     }
 }
+
+/// A `[keys]` section with one generated primary key.
+fn keys_toml() -> String {
+    let key = sealed_session::Key::generate();
+    format!(
+        "[[keys.key]]\nid = \"{}\"\nsecret = \"{}\"\nstate = \"primary\"\n",
+        key.id(),
+        key.to_base64().as_str()
+    )
+}
+
+/// The configuration file's `[beaker]` section turns the migration on for every manager built
+/// from it.
+#[test]
+fn a_beaker_section_in_the_configuration_file_migrates() {
+    let Some(all) = cookies() else { return };
+    let case = all.case("encrypted, cryptography backend (AES-256-GCM)");
+    let s = &case.settings;
+    let text = format!(
+        "{}\n[session]\ncookie_name = \"id\"\nsecure = false\n\n[beaker]\nvalidate_key = \"{}\"\nencrypt_key = \"{}\"\ncrypto = \"cryptography\"\n",
+        keys_toml(),
+        s["validate_key"].as_str().unwrap(),
+        s["encrypt_key"].as_str().unwrap(),
+    );
+    let config = sealed_session::config::Config::from_toml_str(&text).unwrap();
+    assert!(config.beaker().is_some());
+    let manager: SessionManager = config.session_builder().build().unwrap();
+    let session = load(&manager, &header(&[("beaker.session.id", &case.value)]));
+    assert_eq!(session.get::<u64>("count").unwrap(), Some(7));
+    let out = parsed(&manager.finish(&session).unwrap());
+    assert!(
+        out.iter().any(|(n, _, d)| n == "beaker.session.id" && *d),
+        "{out:?}"
+    );
+}
+
+/// `[beaker]` errors name the field, never its value.
+#[test]
+fn a_bad_beaker_section_is_named_without_its_value() {
+    for (section, field) in [
+        (
+            "validate_key = \"vk-secret-1\"\ncrypto = \"secret-crypto\"\n",
+            "beaker.crypto",
+        ),
+        (
+            "validate_key = \"vk-secret-1\"\ntimeout = \"secret-timeout\"\n",
+            "beaker.timeout",
+        ),
+        ("encrypt_key = \"ek-secret-1\"\n", "beaker.validate_key"),
+        (
+            "validate_key = \"vk-secret-1\"\ncolour = \"secret\"\n",
+            "beaker",
+        ),
+    ] {
+        let text = format!("{}\n[beaker]\n{section}", keys_toml());
+        let e = sealed_session::config::Config::from_toml_str(&text).unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains(field), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

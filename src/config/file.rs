@@ -17,7 +17,17 @@ use crate::error::{Error, ErrorKind};
 use crate::keys::{Key, KeyId, KeyState};
 
 /// The top-level tables.
-const TOP_FIELDS: [&str; 2] = ["session", "keys"];
+const TOP_FIELDS: [&str; 3] = ["session", "keys", "beaker"];
+/// The fields of `[beaker]` (the legacy reader, feature `beaker-compat`).
+const BEAKER_FIELDS: [&str; 7] = [
+    "validate_key",
+    "encrypt_key",
+    "crypto",
+    "cookie_name",
+    "path",
+    "domain",
+    "timeout",
+];
 /// The fields of `[keys]`.
 const KEYS_FIELDS: [&str; 2] = ["revoke_before", "key"];
 /// The fields of one `[[keys.key]]`.
@@ -67,6 +77,19 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Layer, Error> {
     if let Some(session) = root.table("session", &session_field_names())? {
         layer.settings = settings(&session)?;
     }
+    if let Some(beaker) = root.table("beaker", &BEAKER_FIELDS)? {
+        #[cfg(feature = "beaker-compat")]
+        {
+            layer.beaker = Some(beaker_reader(&beaker)?);
+        }
+        #[cfg(not(feature = "beaker-compat"))]
+        {
+            let _ = beaker;
+            return Err(config_error(
+                "beaker: reading Beaker cookies needs the beaker-compat feature",
+            ));
+        }
+    }
     if let Some(keys) = root.table("keys", &KEYS_FIELDS)? {
         layer.revoke_before = keys
             .get("revoke_before")
@@ -100,6 +123,69 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Layer, Error> {
         };
     }
     Ok(layer)
+}
+
+/// The `[beaker]` section as a legacy reader; messages name the field, never its value.
+#[cfg(feature = "beaker-compat")]
+fn beaker_reader(node: &Node<'_>) -> Result<crate::beaker::BeakerReader, Error> {
+    use crate::beaker::{BeakerCrypto, BeakerReader};
+    let text = |field: &str| -> Result<Option<String>, Error> {
+        match node.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(wrong_type(&node.path_of(field), "a string", v)),
+        }
+    };
+    let Some(validate_key) = text("validate_key")? else {
+        return Err(config_error(format!(
+            "{}: missing (Beaker's validate_key)",
+            node.path_of("validate_key")
+        )));
+    };
+    let mut reader = BeakerReader::builder(validate_key);
+    if let Some(key) = text("encrypt_key")? {
+        reader = reader.encrypt_key(key);
+    }
+    if let Some(crypto) = text("crypto")? {
+        reader = reader.crypto(match crypto.as_str() {
+            "cryptography" => BeakerCrypto::Cryptography,
+            "pycryptodome" | "pycrypto" => BeakerCrypto::Pycryptodome,
+            _ => {
+                return Err(config_error(format!(
+                    "{}: expected cryptography or pycryptodome",
+                    node.path_of("crypto")
+                )))
+            }
+        });
+    }
+    if let Some(name) = text("cookie_name")? {
+        reader = reader.cookie_name(name);
+    }
+    if let Some(path) = text("path")? {
+        reader = reader.path(path);
+    }
+    if let Some(domain) = text("domain")? {
+        reader = reader.domain(Some(domain));
+    }
+    match node.get("timeout") {
+        None => {}
+        Some(Value::Integer(secs)) => {
+            let secs = u64::try_from(*secs).map_err(|_| {
+                config_error(format!("{}: must not be negative", node.path_of("timeout")))
+            })?;
+            reader = reader.timeout_secs(Some(secs));
+        }
+        Some(v) => {
+            return Err(wrong_type(
+                &node.path_of("timeout"),
+                "seconds (an integer)",
+                v,
+            ))
+        }
+    }
+    reader
+        .build()
+        .map_err(|e| Error::new(e.kind(), format!("beaker: {}", e.message())))
 }
 
 fn session_field_names() -> Vec<&'static str> {
