@@ -329,6 +329,15 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         self.sealer(|s| s.lifetime(lifetime))
     }
 
+    /// The longest absolute lifetime one session may be given with
+    /// [`Session::set_lifetime`](crate::Session::set_lifetime) ("remember me"). Default: the
+    /// lifetime, so no session outlives it unless this is raised. At most 400 days is
+    /// sensible (browsers keep no cookie longer).
+    #[must_use]
+    pub fn with_max_lifetime(self, max: Duration) -> Self {
+        self.sealer(|s| s.max_lifetime(max))
+    }
+
     /// The idle timeout, measured from the last re-seal. Default [`Defaults::IDLE_TIMEOUT`]
     /// (2 hours; OWASP suggests 15–30
     /// minutes for low-risk applications and less for high-value ones; tighten it to match).

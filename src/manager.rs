@@ -517,18 +517,13 @@ impl ManagerInner {
             lineage: state.lineage_to_seal(),
             data: &state.data,
         };
-        let sealed = match (&state.meta, fresh) {
-            (Some(meta), false) => sealer.reseal_at(now, &payload, meta),
-            _ => sealer.seal_at(now, &payload),
-        };
-        let token = sealed.map_err(|e| match e.kind() {
-            ErrorKind::PayloadTooLarge => too_large(e.message()),
-            _ => e,
-        })?;
-        let expires = match (&state.meta, fresh) {
-            (Some(meta), false) => meta.expires(),
-            _ => now.checked_add(sealer.lifetime()).unwrap_or(now),
-        };
+        let previous = state.meta.as_ref().filter(|_| !fresh);
+        let (token, expires) = sealer
+            .seal_session_at(now, &payload, previous, state.session_lifetime)
+            .map_err(|e| match e.kind() {
+                ErrorKind::PayloadTooLarge => too_large(e.message()),
+                _ => e,
+            })?;
         let lifetime = state.lifetime.unwrap_or(policy.lifetime());
         let pieces = split_token(policy, &token)?;
         let count = pieces.len();
@@ -645,5 +640,56 @@ mod tests {
                 assert_eq!(names(&out), expect, "k={k} first={planted_first}");
             }
         }
+    }
+
+    #[test]
+    fn remember_me_extends_a_session_up_to_the_maximum_lifetime() {
+        use crate::clock::ManualClock;
+        use std::time::Duration;
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        let t0 = UnixTime::from_secs(1_700_000_000);
+        let clock = Arc::new(ManualClock::new(t0));
+        let build = |max: Option<Duration>| {
+            let b = SessionManager::builder(KeyRing::generate())
+                .with_cookie_name("id")
+                .with_lifetime(DAY)
+                .with_idle_timeout(None)
+                .with_clock(clock.clone());
+            match max {
+                Some(m) => b.with_max_lifetime(m),
+                None => b,
+            }
+            .build()
+            .unwrap()
+        };
+        let opens_at = |m: &SessionManager, remember: Option<Duration>, days: u64| {
+            clock.set(t0);
+            let s = m.load(&http::HeaderMap::new());
+            s.insert("user", &"ann").unwrap();
+            if let Some(d) = remember {
+                s.set_lifetime(d);
+            }
+            let cookie = m.finish(&s).unwrap().remove(0);
+            let pair = cookie.split(';').next().unwrap().to_owned();
+            clock.set(t0.checked_add(DAY * u32::try_from(days).unwrap()).unwrap());
+            let s = m.load_from_cookie_headers([pair.as_bytes()]);
+            let opened = s.rejection().is_none();
+            assert_eq!(opened, !s.is_new());
+            opened
+        };
+        let m = build(Some(30 * DAY));
+        assert!(!opens_at(&m, None, 2), "the default lifetime still applies");
+        assert!(opens_at(&m, Some(30 * DAY), 29), "remembered for 30 days");
+        assert!(!opens_at(&m, Some(400 * DAY), 31), "capped at the maximum");
+        let m = build(None);
+        assert!(
+            !opens_at(&m, Some(30 * DAY), 2),
+            "without a maximum, no extension"
+        );
+        assert!(SessionManager::builder(KeyRing::generate())
+            .with_lifetime(DAY)
+            .with_max_lifetime(DAY / 2)
+            .build()
+            .is_err());
     }
 }

@@ -147,6 +147,8 @@ struct Inner {
     /// `le64(|name|) || name || le64(|purpose|) || purpose`: what follows in both.
     context_suffix: Vec<u8>,
     lifetime: Duration,
+    /// The longest absolute lifetime a token may carry ("remember me"); at least `lifetime`.
+    max_lifetime: Duration,
     idle_timeout: Option<Duration>,
     refresh_after: Option<Duration>,
     leeway: Duration,
@@ -216,6 +218,7 @@ pub struct SealerBuilder {
     name: String,
     purpose: String,
     lifetime: Duration,
+    max_lifetime: Option<Duration>,
     idle_timeout: Option<Duration>,
     refresh: Refresh,
     leeway: Duration,
@@ -253,6 +256,7 @@ impl Sealer {
             name: cookie_name.into(),
             purpose: Defaults::PURPOSE.to_owned(),
             lifetime: Defaults::LIFETIME,
+            max_lifetime: None,
             // The idle limit and the rolling refresh are the session layer's: a sealer also seals
             // tokens nobody re-seals (CSRF tokens, cache entries), which an idle limit would
             // kill. `SessionBuilder` sets `Defaults::IDLE_TIMEOUT` and `REFRESH_FRACTION`.
@@ -311,6 +315,17 @@ impl SealerBuilder {
     #[must_use]
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
+        self
+    }
+
+    /// The longest absolute lifetime one session may be given
+    /// ([`Session::set_lifetime`](crate::Session::set_lifetime), "remember me"): tokens open
+    /// until their own expiry as long as it is at most this long after `created`. Default: the
+    /// [`lifetime`](Self::lifetime) (no session outlives it). At least the lifetime, at most
+    /// [`MAX_LIFETIME`](Self::MAX_LIFETIME); [`build`](Self::build) refuses anything else.
+    #[must_use]
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
         self
     }
 
@@ -418,6 +433,13 @@ impl SealerBuilder {
                 "the lifetime must be between one second and 100 years",
             ));
         }
+        let max_lifetime = self.max_lifetime.unwrap_or(self.lifetime);
+        if max_lifetime < self.lifetime || max_lifetime > SealerBuilder::MAX_LIFETIME {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "the maximum lifetime must be at least the lifetime and at most 100 years",
+            ));
+        }
         // Timestamps are whole seconds: an idle timeout under one second would refuse every
         // token, and one past the longest lifetime can never apply (and overflows `issued + idle`,
         // which also refuses every token).
@@ -472,6 +494,7 @@ impl SealerBuilder {
                 name: self.name,
                 purpose: self.purpose,
                 lifetime: self.lifetime,
+                max_lifetime,
                 idle_timeout: self.idle_timeout,
                 refresh_after,
                 leeway: self.leeway,
@@ -550,6 +573,11 @@ impl Sealer {
     /// The absolute lifetime.
     pub fn lifetime(&self) -> Duration {
         self.inner.lifetime
+    }
+    /// The longest absolute lifetime one session may be given (see
+    /// [`SealerBuilder::max_lifetime`]).
+    pub fn max_lifetime(&self) -> Duration {
+        self.inner.max_lifetime
     }
     /// The idle timeout, if any.
     pub fn idle_timeout(&self) -> Option<Duration> {
@@ -631,6 +659,36 @@ impl Sealer {
             expires: previous.expires(),
         };
         self.seal_times(now, &times, value)
+    }
+
+    /// Seal a session: fresh (`previous` is `None`) or re-sealed, with the default expiry or,
+    /// when `lifetime` is given, `created + lifetime` capped at the maximum lifetime ("remember
+    /// me"). Returns the token and its expiry.
+    pub(crate) fn seal_session_at<T: Serialize + ?Sized>(
+        &self,
+        now: UnixTime,
+        value: &T,
+        previous: Option<&TokenMeta>,
+        lifetime: Option<std::time::Duration>,
+    ) -> Result<(String, UnixTime), Error> {
+        let overflow = || Error::new(ErrorKind::TimeOverflow, "created + lifetime overflows");
+        let created = previous.map_or(now, TokenMeta::created);
+        let expires = match (lifetime, previous) {
+            (Some(d), _) => created
+                .checked_add(d.min(self.inner.max_lifetime))
+                .ok_or_else(overflow)?,
+            (None, Some(meta)) => meta.expires(),
+            (None, None) => created
+                .checked_add(self.inner.lifetime)
+                .ok_or_else(overflow)?,
+        };
+        let issued = previous.map_or(now, |m| now.max(m.issued()).max(m.created()));
+        let times = Timestamps {
+            created,
+            issued,
+            expires,
+        };
+        self.seal_times(now, &times, value).map(|t| (t, expires))
     }
 
     fn seal_times<T: Serialize + ?Sized>(
@@ -870,7 +928,7 @@ impl Sealer {
         if now >= t.expires {
             return Err(Rejection::Expired);
         }
-        match t.created.checked_add(inner.lifetime) {
+        match t.created.checked_add(inner.max_lifetime) {
             Some(deadline) if now < deadline => {}
             _ => return Err(Rejection::Expired),
         }

@@ -137,6 +137,8 @@ pub(crate) struct State {
     pub(crate) rejection: Option<Rejection>,
     pub(crate) status: SessionStatus,
     pub(crate) lifetime: Option<CookieLifetime>,
+    /// The absolute lifetime this session was given ([`Session::set_lifetime`]).
+    pub(crate) session_lifetime: Option<std::time::Duration>,
     /// Bit `i` set: the request carried chunk `i` of our cookie.
     pub(crate) present: u32,
     /// How many chunks the cookie that opened was read from (0: none opened).
@@ -354,6 +356,7 @@ impl Session {
                 rejection: None,
                 status: SessionStatus::Unchanged,
                 lifetime: None,
+                session_lifetime: None,
                 present,
                 opened_chunks: 0,
                 purged: None,
@@ -713,6 +716,21 @@ impl Session {
     /// check failed closed), before the application sees it.
     pub(crate) fn reset(&self, rejection: Option<Rejection>) {
         self.lock_loaded().reset(rejection);
+    }
+
+    /// Give this session its own absolute lifetime, counted from its creation ("remember me":
+    /// 30 days on a site whose sessions last a day). Capped at the manager's maximum lifetime
+    /// ([`SessionBuilder::with_max_lifetime`](crate::SessionBuilder::with_max_lifetime)), which
+    /// by default is the lifetime itself, so without that setting this shortens but never
+    /// extends. The idle timeout still applies. Pair it with
+    /// [`set_cookie_lifetime`](Self::set_cookie_lifetime) so the browser keeps the cookie as
+    /// long.
+    pub fn set_lifetime(&self, lifetime: std::time::Duration) {
+        let mut s = self.lock();
+        s.session_lifetime = Some(lifetime);
+        if s.status == SessionStatus::Unchanged && s.meta.is_some() {
+            s.status = SessionStatus::Changed;
+        }
     }
 
     /// Override the cookie's lifetime for this response, e.g. a persistent cookie for "remember
