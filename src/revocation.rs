@@ -136,21 +136,11 @@ pub enum RevocationCheck {
 
 /// Revocation settings for a session manager
 /// ([`SessionBuilder::with_revocation`](crate::SessionBuilder::with_revocation)).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Revocation {
     store: Arc<dyn RevocationStore>,
     policy: FailurePolicy,
     revoke_on_purge: bool,
-}
-
-impl fmt::Debug for Revocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Revocation")
-            .field("store", &self.store)
-            .field("policy", &self.policy)
-            .field("revoke_on_purge", &self.revoke_on_purge)
-            .finish()
-    }
 }
 
 /// What a session remembers of its user (under [`SessionManager::USER_KEY`]).
@@ -430,28 +420,5 @@ impl RevocationStore for MemoryRevocations {
                 Ok(*g)
             };
         Box::pin(std::future::ready(result))
-    }
-}
-
-impl<S: RevocationStore + ?Sized> RevocationStore for Arc<S> {
-    fn revoke(&self, id: SessionId, until: UnixTime) -> StoreFuture<'_, ()> {
-        (**self).revoke(id, until)
-    }
-
-    fn check<'a>(
-        &'a self,
-        id: SessionId,
-        lineage: SessionId,
-        user: Option<&'a str>,
-    ) -> StoreFuture<'a, RevocationState> {
-        (**self).check(id, lineage, user)
-    }
-
-    fn user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
-        (**self).user_generation(user)
-    }
-
-    fn bump_user_generation<'a>(&'a self, user: &'a str) -> StoreFuture<'a, u64> {
-        (**self).bump_user_generation(user)
     }
 }

@@ -1,7 +1,6 @@
 //! Revocations in Redis, beside the cache's entries: the store every node of a deployment
 //! shares, so a logout on one node is seen by all.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::cache::RedisStore;
@@ -28,19 +27,10 @@ use crate::session::SessionId;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RedisRevocations {
     store: RedisStore,
     timeout: Duration,
-}
-
-impl fmt::Debug for RedisRevocations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisRevocations")
-            .field("store", &self.store)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 impl RedisRevocations {
