@@ -672,15 +672,7 @@ impl BeakerReader {
                 format!("{nonce}{}", b64(&body))
             }
         };
-        let mut mac = self.mac.clone();
-        mac.update(payload.as_bytes());
-        let sig: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("{sig}{payload}")
+        signed_value(self.mac.clone(), &payload)
     }
 
     fn decrypt(&self, enc: &Encryption, payload: &str) -> Result<Vec<u8>, LegacyRejection> {
@@ -818,6 +810,19 @@ fn optional_string(value: Option<&Value>) -> Result<Option<String>, LegacyReject
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(LegacyRejection::Decode),
     }
+}
+
+/// `<hex HMAC-SHA1(payload)><payload>`, as Beaker's `SignedCookie.value_encode` writes it.
+#[cfg(any(test, feature = "test-vectors"))]
+fn signed_value(mut mac: HmacSha1, payload: &str) -> String {
+    mac.update(payload.as_bytes());
+    let sig: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{sig}{payload}")
 }
 
 #[cfg(test)]

@@ -20,15 +20,10 @@ fn b64(bytes: &[u8]) -> String {
 
 /// `<hex HMAC-SHA1(VK, payload)><payload>`, as `SignedCookie.value_encode` writes.
 fn signed(payload: &str) -> String {
-    let mut mac = <HmacSha1 as Mac>::new_from_slice(VK.as_bytes()).unwrap();
-    mac.update(payload.as_bytes());
-    let sig: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{sig}{payload}")
+    signed_value(
+        <HmacSha1 as Mac>::new_from_slice(VK.as_bytes()).unwrap(),
+        payload,
+    )
 }
 
 fn json_session(extra: &str) -> String {
