@@ -400,7 +400,8 @@ impl SessionManager {
     /// No token sealed before now outlives this: what a revocation record must cover.
     fn latest_expiry(&self) -> UnixTime {
         let now = self.inner.sealer.now();
-        now.checked_add(self.inner.sealer.lifetime())
+        // The maximum lifetime, not the default one: a remembered session lives that long.
+        now.checked_add(self.inner.sealer.max_lifetime())
             .unwrap_or(UnixTime::from_secs(u64::MAX))
     }
 }
