@@ -20,6 +20,10 @@ mod cookies;
 #[allow(dead_code, reason = "only the router and the settings are used")]
 mod app;
 
+#[path = "../examples/actix_app.rs"]
+#[allow(dead_code, reason = "only the routes and the settings are used")]
+mod actix_app;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -236,6 +240,51 @@ async fn the_demo_app_keeps_a_beaker_user_logged_in() {
         assert_eq!(body, json!({ "count": 8 }), "{desc}");
         server.abort();
     }
+}
+
+/// The same over the actix-web demo app (its own copy of the `BEAKER_*` settings).
+#[actix_web::test]
+async fn the_actix_demo_app_keeps_a_beaker_user_logged_in() {
+    use actix_web::{test, App};
+    use sealed_session::actix::SessionMiddleware;
+    let Some(all) = cookies() else { return };
+    let case = all.case("encrypted, pycryptodome backend (AES-256-CTR)");
+    let vars = demo_vars(case);
+    let builder = actix_app::configure(SessionMiddleware::builder(KeyRing::generate()), false);
+    let middleware: SessionMiddleware = actix_app::with_beaker(builder, &|n| vars.get(n).cloned())
+        .unwrap()
+        .build()
+        .unwrap();
+    let app = test::init_service(App::new().wrap(middleware).configure(actix_app::routes)).await;
+    let req = test::TestRequest::get()
+        .uri("/api/me")
+        .insert_header(("cookie", format!("beaker.session.id={}", case.value)))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    let set: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(
+        (&body["user"], &body["count"]),
+        (&json!("ann"), &json!(7)),
+        "{body}"
+    );
+    assert!(set
+        .iter()
+        .any(|c| c.starts_with("beaker.session.id=") && c.contains("Max-Age=0")));
+    let ours = set
+        .iter()
+        .find(|c| c.starts_with("session=") && !c.contains("Max-Age=0"))
+        .unwrap();
+    let req = test::TestRequest::get()
+        .uri("/api/counter")
+        .insert_header(("cookie", ours.split(';').next().unwrap().to_owned()))
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body, json!({ "count": 8 }));
 }
 
 /// The demo's `BEAKER_*` errors name the variable, never its value.
