@@ -26,6 +26,9 @@
 //! `GET /api/me` (read only), `POST /api/login` (JSON `{"user": …}` or a form; renews the
 //! session id), `POST /api/logout`, `GET /api/big?bytes=N` (grow the session until it no
 //! longer fits its cookie: 413).
+//!
+//! Moving off Beaker: with `BEAKER_VALIDATE_KEY` (and `--features ...,beaker-compat`), users
+//! who hold a Beaker cookie session stay logged in (see [`with_beaker`]).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -209,6 +212,82 @@ fn set(vars: &[(String, String)], name: &str) -> usize {
     vars.iter()
         .filter(|(n, v)| n == name && !v.trim().is_empty())
         .count()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrating off Beaker
+// ---------------------------------------------------------------------------------------------
+
+/// With `BEAKER_VALIDATE_KEY` set (and the `beaker-compat` feature), a user who still holds a
+/// Beaker cookie session keeps their session: its entries (`user`, `count`) become a sealed
+/// session on their first request and the Beaker cookie is deleted. Optional:
+/// `BEAKER_ENCRYPT_KEY`, `BEAKER_CRYPTO` (`cryptography`, the default, or `pycryptodome`),
+/// `BEAKER_COOKIE_NAME` (default `beaker.session.id`), `BEAKER_TIMEOUT` (seconds, Beaker's
+/// `timeout`). `lookup` reads a variable (the environment in `main`).
+///
+/// # Errors
+/// A setting that cannot be used, naming the variable; never its value.
+#[cfg(feature = "beaker-compat")]
+pub fn with_beaker<T: From<SessionManager>>(
+    builder: SessionBuilder<T>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<SessionBuilder<T>, Error> {
+    use sealed_session::beaker::{BeakerCrypto, BeakerReader};
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let Some(validate_key) = var("BEAKER_VALIDATE_KEY") else {
+        return Ok(builder);
+    };
+    let invalid =
+        |name: &str, what: &str| Error::new(ErrorKind::InvalidConfig, format!("{name}: {what}"));
+    let mut reader = BeakerReader::builder(validate_key);
+    if let Some(key) = var("BEAKER_ENCRYPT_KEY") {
+        reader = reader.encrypt_key(key);
+    }
+    if let Some(crypto) = var("BEAKER_CRYPTO") {
+        reader = reader.crypto(match crypto.trim() {
+            "cryptography" => BeakerCrypto::Cryptography,
+            "pycryptodome" | "pycrypto" => BeakerCrypto::Pycryptodome,
+            _ => {
+                return Err(invalid(
+                    "BEAKER_CRYPTO",
+                    "expected cryptography or pycryptodome",
+                ))
+            }
+        });
+    }
+    if let Some(name) = var("BEAKER_COOKIE_NAME") {
+        reader = reader.cookie_name(name.trim());
+    }
+    if let Some(timeout) = var("BEAKER_TIMEOUT") {
+        let secs = timeout
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| invalid("BEAKER_TIMEOUT", "expected a whole number of seconds"))?;
+        reader = reader.timeout_secs(Some(secs));
+    }
+    let reader = reader
+        .build()
+        .map_err(|e| Error::new(e.kind(), format!("BEAKER_*: {}", e.message())))?;
+    Ok(builder.with_legacy_beaker(reader))
+}
+
+/// Without the `beaker-compat` feature: an error if `BEAKER_VALIDATE_KEY` asks for it.
+///
+/// # Errors
+/// `BEAKER_VALIDATE_KEY` is set.
+#[cfg(not(feature = "beaker-compat"))]
+pub fn with_beaker<T: From<SessionManager>>(
+    builder: SessionBuilder<T>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<SessionBuilder<T>, Error> {
+    match lookup("BEAKER_VALIDATE_KEY").filter(|v| !v.trim().is_empty()) {
+        None => Ok(builder),
+        Some(_) => Err(Error::new(
+            ErrorKind::InvalidConfig,
+            "BEAKER_VALIDATE_KEY is set, but this build has no Beaker reader: add the \
+             beaker-compat feature (cargo run --features FRAMEWORK,config,beaker-compat ...)",
+        )),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,7 +485,10 @@ async fn big(session: Session, q: web::Query<BigQuery>) -> HttpResponse {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::from_env()?;
-    let middleware: SessionMiddleware = settings.config.session_builder().build()?;
+    let builder = with_beaker(settings.config.session_builder(), &|n| {
+        std::env::var(n).ok()
+    })?;
+    let middleware: SessionMiddleware = builder.build()?;
     let server = HttpServer::new(move || App::new().wrap(middleware.clone()).configure(routes))
         .bind(&settings.bind)
         .map_err(|e| format!("cannot listen on {} (BIND): {e}", settings.bind))?;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's `redis-server` for tests/redis.rs and benches/redis.rs (feature `redis`).
+# Installs Debian's `redis-server` for tests/redis.rs and benches/micro/benches/redis.rs (feature `redis`).
 # The tests start their own server on a free 127.0.0.1 port; nothing here starts or enables one.
 #
 #   scripts/install-redis.sh     # exits 0 when /usr/bin/redis-server is (now) present

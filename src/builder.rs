@@ -54,6 +54,8 @@ pub struct SessionBuilder<T = SessionManager> {
     clock: Arc<dyn Clock>,
     cache_safety: CacheSafety,
     revocation: Option<Revocation>,
+    #[cfg(feature = "beaker-compat")]
+    legacy: Option<crate::beaker::BeakerReader>,
     output: PhantomData<fn() -> T>,
 }
 
@@ -89,6 +91,8 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             clock: Arc::new(SystemClock),
             cache_safety: CacheSafety::Enforce,
             revocation: None,
+            #[cfg(feature = "beaker-compat")]
+            legacy: None,
             output: PhantomData,
         }
     }
@@ -253,6 +257,19 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
         self
     }
 
+    /// Migrate users off Beaker without logging them out (feature `beaker-compat`; default none):
+    /// when no cookie of ours opens and the request carries a Beaker cookie session that
+    /// `reader` verifies, its entries (Beaker's own `_` keys dropped) become a new session,
+    /// sealed in this response, and the Beaker cookie is deleted with its own Path and Domain
+    /// (it is deleted too when a cookie of ours wins, or when it is refused). A one-way door:
+    /// remove it once the migration window is over. See SECURITY.md, "Legacy Beaker cookies".
+    #[cfg(feature = "beaker-compat")]
+    #[must_use]
+    pub fn with_legacy_beaker(mut self, reader: crate::beaker::BeakerReader) -> Self {
+        self.legacy = Some(reader);
+        self
+    }
+
     /// Check every request's session against a revocation store before the application sees
     /// it, and record purges in it as revocations of the session's lineage. Default none:
     /// sessions are valid until they expire. See [`revocation`](crate::revocation) for the
@@ -301,6 +318,8 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
             delete_rejected: self.delete_rejected,
             cache_safety: self.cache_safety,
             revocation: self.revocation,
+            #[cfg(feature = "beaker-compat")]
+            legacy: self.legacy,
         })))
     }
 }

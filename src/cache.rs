@@ -83,7 +83,7 @@
 //! (`weighted_size` after `run_pending_tasks`, an eviction listener with the cause, used for the
 //! eviction counter). Its price is memory and a read buffer: about 259 bytes of bookkeeping per
 //! entry (measured; hence [`Cache::ENTRY_OVERHEAD`]) and a little work on every hit (measured by
-//! `benches/cache.rs`: a hit stays within 1.2 times a raw moka lookup plus the JSON decode).
+//! `benches/micro/benches/cache.rs`: a hit stays within 1.2 times a raw moka lookup plus the JSON decode).
 //!
 //! Its own single-flight (`get_with`, `try_get_with`) is not used: it cannot serve a stale value
 //! while one caller refreshes, it cannot see our logical expiry, and moka's sync and async caches

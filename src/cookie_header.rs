@@ -95,6 +95,26 @@ pub(crate) fn read<'a>(
     }
 }
 
+/// The values of the cookie `name` (another library's, e.g. a legacy session cookie), in
+/// request order, at most [`MAX_CANDIDATES`].
+#[cfg(feature = "beaker-compat")]
+pub(crate) fn read_named<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for header in values {
+        for pair in header.split(|&b| b == b';') {
+            if let Some((key, value)) = split_pair(pair) {
+                if key == name.as_bytes() && out.len() < MAX_CANDIDATES {
+                    out.push(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `name=value` with the white space around both trimmed; `None` without `=`.
 fn split_pair(pair: &[u8]) -> Option<(&[u8], &[u8])> {
     let eq = pair.iter().position(|&b| b == b'=')?;

@@ -64,6 +64,9 @@ pub(crate) struct ManagerInner {
     pub(crate) delete_rejected: bool,
     pub(crate) cache_safety: CacheSafety,
     pub(crate) revocation: Option<Revocation>,
+    /// A reader of Beaker's cookie sessions, while migrating off Beaker.
+    #[cfg(feature = "beaker-compat")]
+    pub(crate) legacy: Option<crate::beaker::BeakerReader>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -85,6 +88,35 @@ impl Backend for ManagerInner {
 
     fn check_fits(&self, session: &Session) -> Result<(), Error> {
         self.cookies_at(self.sealer.now(), session, false).map(drop)
+    }
+
+    #[cfg(feature = "beaker-compat")]
+    fn open_legacy(&self, values: &[String]) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let reader = self.legacy.as_ref()?;
+        let now = self.sealer.now();
+        let mut first = None;
+        for value in values {
+            match reader.read_at(now, value) {
+                Ok(legacy) => {
+                    tracing::info!(
+                        cookie = %reader.cookie_name(),
+                        "migrated a Beaker session; its cookie is replaced in this response"
+                    );
+                    return Some(legacy.into_entries());
+                }
+                Err(r) => {
+                    first.get_or_insert(r);
+                }
+            }
+        }
+        if let Some(r) = first {
+            tracing::warn!(
+                cookie = %reader.cookie_name(),
+                reason = %r,
+                "Beaker session cookie rejected; starting a fresh session"
+            );
+        }
+        None
     }
 }
 
@@ -250,6 +282,15 @@ impl SessionManager {
         &self,
         values: impl IntoIterator<Item = &'a [u8]>,
     ) -> Session {
+        #[cfg(feature = "beaker-compat")]
+        if let Some(reader) = &self.inner.legacy {
+            let headers: Vec<&[u8]> = values.into_iter().collect();
+            let legacy = cookie_header::read_named(reader.cookie_name(), headers.iter().copied());
+            let incoming = cookie_header::read(&self.inner.policy, headers);
+            let source = incoming.any().then_some(incoming.candidates);
+            let backend: Arc<dyn Backend> = self.inner.clone();
+            return Session::with_legacy(Some(backend), source, incoming.present, legacy);
+        }
         let incoming = cookie_header::read(&self.inner.policy, values);
         let source = incoming.any().then_some(incoming.candidates);
         let backend: Arc<dyn Backend> = self.inner.clone();
@@ -361,6 +402,32 @@ enum Plan {
 
 impl ManagerInner {
     fn cookies_at(&self, now: UnixTime, session: &Session, defer: bool) -> Result<Cookies, Error> {
+        #[cfg_attr(
+            not(feature = "beaker-compat"),
+            expect(unused_mut, reason = "the legacy deletion cookie is added here")
+        )]
+        let mut out = self.session_cookies_at(now, session, defer)?;
+        #[cfg(feature = "beaker-compat")]
+        if let Some(reader) = &self.legacy {
+            // The legacy cookie goes whatever became of it: migrated, refused, or outranked by
+            // a cookie of ours. (Not on a response a shared cache may store, unless a cookie of
+            // ours must go out with it anyway.)
+            if (out.essential || !defer)
+                && session.is_loaded()
+                && session.lock_unloaded().legacy_present
+            {
+                out.values.push(reader.deletion_cookie());
+            }
+        }
+        Ok(out)
+    }
+
+    fn session_cookies_at(
+        &self,
+        now: UnixTime,
+        session: &Session,
+        defer: bool,
+    ) -> Result<Cookies, Error> {
         let mut out = Cookies {
             values: Vec::new(),
             essential: false,

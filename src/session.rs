@@ -115,6 +115,11 @@ pub(crate) trait Backend: Send + Sync {
     fn sealer(&self) -> &Sealer;
     /// Whether the session, as it is now, can be written to its cookie(s).
     fn check_fits(&self, session: &Session) -> Result<(), Error>;
+    /// The entries of the first legacy cookie (a session written by another library, e.g.
+    /// Beaker) that verifies, to migrate when no cookie of ours opened. `None` by default.
+    fn open_legacy(&self, _values: &[String]) -> Option<Map<String, Value>> {
+        None
+    }
 }
 
 pub(crate) struct State {
@@ -138,6 +143,15 @@ pub(crate) struct State {
     pub(crate) purged: Option<SessionId>,
     /// Whether the application read or wrote the session (the response then varies on Cookie).
     pub(crate) touched: bool,
+    /// The values of a legacy session cookie the request carried (see [`Backend::open_legacy`]),
+    /// until the session is opened.
+    pub(crate) legacy: Vec<String>,
+    /// Whether the request carried a legacy session cookie (the response deletes it).
+    #[cfg_attr(
+        not(feature = "beaker-compat"),
+        expect(dead_code, reason = "read by the legacy migration")
+    )]
+    pub(crate) legacy_present: bool,
 }
 
 impl State {
@@ -186,6 +200,16 @@ impl State {
                 "session cookie rejected; starting a fresh session"
             );
             self.rejection = Some(r);
+        }
+        let legacy = std::mem::take(&mut self.legacy);
+        if let Some(entries) = (!legacy.is_empty())
+            .then(|| backend.open_legacy(&legacy))
+            .flatten()
+        {
+            // A new session with the legacy entries, sealed in this response (under the primary
+            // key, with a new id and creation time).
+            self.data = entries;
+            self.mark_changed();
         }
     }
 
@@ -282,6 +306,22 @@ impl Session {
         source: Option<Vec<Candidate>>,
         present: u32,
     ) -> Self {
+        Session::with_legacy(backend, source, present, Vec::new())
+    }
+
+    /// [`from_state`](Self::from_state) with the values of a legacy session cookie the request
+    /// carried (tried when no cookie of ours opens).
+    pub(crate) fn with_legacy(
+        backend: Option<Arc<dyn Backend>>,
+        source: Option<Vec<Candidate>>,
+        present: u32,
+        legacy: Vec<String>,
+    ) -> Self {
+        let legacy_present = !legacy.is_empty();
+        let source = match source {
+            None if legacy_present => Some(Vec::new()),
+            source => source,
+        };
         Session {
             backend,
             inner: Arc::new(Mutex::new(State {
@@ -298,6 +338,8 @@ impl Session {
                 opened_chunks: 0,
                 purged: None,
                 touched: false,
+                legacy,
+                legacy_present,
             })),
         }
     }

@@ -106,7 +106,7 @@ use names::{hex_encode, keyed, millis, namespace_key, parse_generation, GENERATI
 /// connections buy little throughput for the commands used here (small `MGET`, `SET`, short Lua),
 /// while a pool adds a checkout on every call, a size to tune, and connections that die one by
 /// one during an outage. Pipelining on one connection is also what keeps a hit within a few per
-/// cent of a plain `GET` (see `benches/redis.rs`). A pool would win for long blocking commands
+/// cent of a plain `GET` (see `benches/micro/benches/redis.rs`). A pool would win for long blocking commands
 /// (`BLPOP`) or huge values, which a cache does not send.
 ///
 /// # Keys
