@@ -272,9 +272,8 @@ fn aead_seal<A: AeadInPlace>(cipher: &A, plaintext: &[u8]) -> String {
     let mut buf = Vec::with_capacity(nonce.len() + plaintext.len() + 16);
     buf.extend_from_slice(&nonce);
     buf.extend_from_slice(plaintext);
-    let tag = cipher
-        .encrypt_in_place_detached(&nonce, b"", &mut buf[nonce.len()..])
-        .unwrap();
+    let (_, body) = buf.split_at_mut(nonce.len());
+    let tag = cipher.encrypt_in_place_detached(&nonce, b"", body).unwrap();
     buf.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(&buf)
 }
