@@ -415,6 +415,18 @@ mod tests {
     }
 
     #[test]
+    fn raw_fragments_count_from_the_depth_they_are_written_at() {
+        use serde_json::value::RawValue;
+        let raw = |text: &str| RawValue::from_string(text.to_owned()).unwrap();
+        let c = Codec::new().with_max_depth(3);
+        // One level of map around the fragment: [[1]] reaches 3, [[[1]]] 4.
+        let ok = std::collections::BTreeMap::from([("a", raw("[[1]]"))]);
+        assert_eq!(c.encode(&ok).unwrap(), br#"{"a":[[1]]}"#);
+        let deep = std::collections::BTreeMap::from([("a", raw(r#"[["]]]]", [1]]]"#))]);
+        assert_eq!(kind(c.encode(&deep)), ErrorKind::PayloadTooDeep);
+    }
+
+    #[test]
     fn depth_is_capped_at_the_parsers_limit() {
         assert_eq!(Codec::new().with_max_depth(100_000).max_depth(), 127);
     }
