@@ -102,9 +102,39 @@ impl Codec {
     /// keys, a failing `Serialize` impl); [`ErrorKind::PayloadTooLarge`] or
     /// [`ErrorKind::PayloadTooDeep`] if the output breaks a limit.
     pub fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, Error> {
-        let bytes = serde_json::to_vec(value).map_err(json_error)?;
-        self.check(&bytes)?;
+        let mut bytes = Vec::with_capacity(128);
+        self.encode_into(&mut bytes, value)?;
         Ok(bytes)
+    }
+
+    /// Append the compact JSON of `value` to `out`, checking the same limits as
+    /// [`encode`](Self::encode) on what was appended. The nesting depth is counted while
+    /// serializing, not by scanning the output again: serde's events are the structure. On an
+    /// error, `out` may hold part of the value.
+    pub(crate) fn encode_into<T: Serialize + ?Sized>(
+        &self,
+        out: &mut Vec<u8>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let start = out.len();
+        let mut exceeded = false;
+        let formatter = DepthLimit {
+            depth: 0,
+            max: self.max_depth,
+            exceeded: &mut exceeded,
+        };
+        let result = value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut *out, formatter,
+        ));
+        if exceeded {
+            return Err(too_deep(self.max_depth));
+        }
+        result.map_err(json_error)?;
+        let len = out.len().saturating_sub(start);
+        if len > self.max_bytes {
+            return Err(too_large(len, self.max_bytes));
+        }
+        Ok(())
     }
 
     /// Decode JSON into `T`.
@@ -151,31 +181,91 @@ impl Codec {
     /// [`ErrorKind::PayloadTooLarge`] or [`ErrorKind::PayloadTooDeep`].
     pub fn check(&self, bytes: &[u8]) -> Result<(), Error> {
         if bytes.len() > self.max_bytes {
-            return Err(Error::new(
-                ErrorKind::PayloadTooLarge,
-                format!(
-                    "payload is {} bytes; the limit is {}",
-                    bytes.len(),
-                    self.max_bytes
-                ),
-            ));
+            return Err(too_large(bytes.len(), self.max_bytes));
         }
-        if nesting_depth_exceeds(bytes, self.max_depth) {
-            return Err(Error::new(
-                ErrorKind::PayloadTooDeep,
-                format!("payload nests deeper than {} levels", self.max_depth),
-            ));
+        if nesting_depth_exceeds(bytes, 0, self.max_depth) {
+            return Err(too_deep(self.max_depth));
         }
         Ok(())
     }
 }
 
-/// Whether the JSON text nests arrays/objects deeper than `max`. A linear scan that tracks
+fn too_large(len: usize, max: usize) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!("payload is {len} bytes; the limit is {max}"),
+    )
+}
+
+fn too_deep(max: usize) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooDeep,
+        format!("payload nests deeper than {max} levels"),
+    )
+}
+
+/// `serde_json`'s compact output, counting the nesting as it is written: the encode side of the
+/// depth limit, for the price of a counter. Past the limit it stops the serializer with an I/O
+/// error (which `exceeded` turns back into [`ErrorKind::PayloadTooDeep`]). A raw fragment (a
+/// `RawValue`, whose structure serde never sees) is scanned like untrusted input, from the
+/// depth it is written at.
+struct DepthLimit<'a> {
+    depth: usize,
+    max: usize,
+    exceeded: &'a mut bool,
+}
+
+impl DepthLimit<'_> {
+    fn enter(&mut self) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_add(1);
+        if self.depth > self.max {
+            *self.exceeded = true;
+            return Err(std::io::Error::other("too deep"));
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for DepthLimit<'_> {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.enter()?;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        w.write_all(b"]")
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.enter()?;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        w.write_all(b"}")
+    }
+
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if nesting_depth_exceeds(fragment.as_bytes(), self.depth, self.max) {
+            *self.exceeded = true;
+            return Err(std::io::Error::other("too deep"));
+        }
+        w.write_all(fragment.as_bytes())
+    }
+}
+
+/// Whether the JSON text, written at nesting depth `start`, nests arrays/objects deeper than `max`. A linear scan that tracks
 /// strings and escapes; it does not validate (the parser does), it only bounds the parser's work.
 /// String contents, usually most of a payload, are skipped with `memchr` rather than walked byte
 /// by byte: on a 1 KiB value this scan was a fifth of a session round trip before.
-fn nesting_depth_exceeds(bytes: &[u8], max: usize) -> bool {
-    let mut depth: usize = 0;
+fn nesting_depth_exceeds(bytes: &[u8], start: usize, max: usize) -> bool {
+    let mut depth: usize = start;
     let mut rest = bytes;
     while let Some(at) = rest
         .iter()
@@ -294,7 +384,46 @@ mod tests {
         assert!(c.decode_value(br#"["\"[[[[[",1]"#).is_ok());
         // A string that never closes hides nothing from the parser, which refuses it.
         assert_eq!(kind(c.decode_value(br#"["[[[[[["#)), ErrorKind::Codec);
-        assert!(!nesting_depth_exceeds(br#"["\"#, 0) || nesting_depth_exceeds(b"[", 0));
+        assert!(!nesting_depth_exceeds(br#"["\"#, 0, 0) || nesting_depth_exceeds(b"[", 0, 0));
+    }
+
+    #[test]
+    fn encode_counts_depth_as_the_scan_does() {
+        use serde_json::json;
+        for max in 0..5 {
+            let c = Codec::new().with_max_depth(max);
+            for v in [
+                json!(1),
+                json!([]),
+                json!({}),
+                json!([[], {}]),
+                json!({"a": [1, {"b": []}], "c": "[[[[{{{"}),
+                json!([[[[[1]]]]]),
+                json!({"a": {"b": {"c": {"d": {}}}}}),
+            ] {
+                let text = serde_json::to_vec(&v).unwrap();
+                let scanned = nesting_depth_exceeds(&text, 0, max);
+                let encoded = c.encode(&v);
+                assert_eq!(encoded.is_err(), scanned, "{v} at {max}");
+                if let Err(e) = encoded {
+                    assert_eq!(e.kind(), ErrorKind::PayloadTooDeep);
+                } else {
+                    assert_eq!(encoded.unwrap(), text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raw_fragments_count_from_the_depth_they_are_written_at() {
+        use serde_json::value::RawValue;
+        let raw = |text: &str| RawValue::from_string(text.to_owned()).unwrap();
+        let c = Codec::new().with_max_depth(3);
+        // One level of map around the fragment: [[1]] reaches 3, [[[1]]] 4.
+        let ok = std::collections::BTreeMap::from([("a", raw("[[1]]"))]);
+        assert_eq!(c.encode(&ok).unwrap(), br#"{"a":[[1]]}"#);
+        let deep = std::collections::BTreeMap::from([("a", raw(r#"[["]]]]", [1]]]"#))]);
+        assert_eq!(kind(c.encode(&deep)), ErrorKind::PayloadTooDeep);
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct CookiePolicy {
     partitioned: bool,
     lifetime: CookieLifetime,
     chunking: Option<Chunking>,
+    /// Every attribute but Max-Age and Expires, rendered once by [`CookiePolicyBuilder::build`]
+    /// (`; HttpOnly; SameSite=Lax; Secure; Path=/`): the same for every cookie of the policy, so
+    /// a browser-session cookie is rendered by concatenation. Derived from the fields above.
+    suffix: String,
 }
 
 impl fmt::Debug for CookiePolicy {
@@ -111,6 +115,7 @@ impl CookiePolicy {
                 partitioned: Defaults::PARTITIONED,
                 lifetime: Defaults::COOKIE_LIFETIME,
                 chunking: (Defaults::CHUNKS > 1).then(|| Chunking::new(Defaults::CHUNKS)),
+                suffix: String::new(),
             },
         }
     }
@@ -233,6 +238,30 @@ impl CookiePolicy {
         max_age: Option<Duration>,
         now: UnixTime,
     ) -> String {
+        if max_age.is_none() && !self.suffix.is_empty() {
+            let mut out = String::with_capacity(
+                name.len()
+                    .saturating_add(value.len())
+                    .saturating_add(self.suffix.len())
+                    .saturating_add(1),
+            );
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+            out.push_str(&self.suffix);
+            return out;
+        }
+        self.render_with_cookie(name, value, max_age, now)
+    }
+
+    /// Through the `cookie` crate, which sets the attribute order and the Expires format.
+    fn render_with_cookie(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+        now: UnixTime,
+    ) -> String {
         let mut c = Cookie::build((name.to_owned(), value.to_owned()))
             .path(self.path.clone())
             .secure(self.secure)
@@ -339,7 +368,7 @@ impl CookiePolicyBuilder {
     /// one second. A persistent lifetime over [`MAX_COOKIE_LIFETIME`] is not an error: it is
     /// capped when rendered, as documented on [`CookieLifetime::Persistent`]. Never panics.
     pub fn build(self) -> Result<CookiePolicy, Error> {
-        let p = self.policy;
+        let mut p = self.policy;
         let bad = |msg: String| Err(Error::new(ErrorKind::InvalidConfig, msg));
         if p.name.is_empty() || !p.name.bytes().all(is_token_char) {
             return bad(format!(
@@ -391,6 +420,9 @@ impl CookiePolicyBuilder {
                     .into(),
             );
         }
+        // `=` then the attributes: what every browser-session cookie of this policy ends with.
+        let rendered = p.render_with_cookie("", "", None, UnixTime::EPOCH);
+        p.suffix = rendered.strip_prefix('=').unwrap_or_default().to_owned();
         // The deletion cookie is not allowed to fail (a logout must always reach the browser),
         // so the attributes themselves must leave room in the budget, with space for a session.
         let attributes = p
@@ -452,6 +484,31 @@ mod tests {
             .render("id", "v", UnixTime::EPOCH, p.lifetime(), None)
             .unwrap();
         assert_eq!(s, "id=v; HttpOnly; SameSite=Lax; Secure; Path=/");
+    }
+
+    #[test]
+    fn the_precomputed_suffix_renders_as_the_cookie_crate_does() {
+        let now = UnixTime::from_secs(1_700_000_000);
+        for b in [
+            CookiePolicy::builder("__Host-id"),
+            CookiePolicy::builder("id").secure(false).http_only(false),
+            CookiePolicy::builder("id")
+                .same_site(SameSite::None)
+                .partitioned(true)
+                .path("/app")
+                .domain("example.com"),
+            CookiePolicy::builder("id").same_site(SameSite::Strict),
+        ] {
+            let p = b.build().unwrap();
+            assert!(!p.suffix.is_empty());
+            for (name, value) in [("id", "abc"), ("id.1", ""), ("x", "2.a-_b")] {
+                assert_eq!(
+                    p.render(name, value, now, CookieLifetime::BrowserSession, None)
+                        .unwrap(),
+                    p.render_with_cookie(name, value, None, now),
+                );
+            }
+        }
     }
 
     #[test]

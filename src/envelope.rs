@@ -190,6 +190,14 @@ pub(crate) fn write_header(out: &mut Vec<u8>, mode: Mode, kid: u32, nonce: &[u8]
     out.extend_from_slice(nonce);
 }
 
+/// Write `kid` into a header [`write_header`] started (the key is chosen after the payload is
+/// encoded, so that the codec's errors come first).
+pub(crate) fn set_kid(header: &mut [u8], kid: u32) {
+    if let Some(at) = header.get_mut(1..VER_KID_LEN) {
+        at.copy_from_slice(&kid.to_be_bytes());
+    }
+}
+
 /// Append `flags || created || issued || expires || payload`.
 pub(crate) fn write_envelope(out: &mut Vec<u8>, flags: u8, times: &Timestamps, payload: &[u8]) {
     out.push(flags);

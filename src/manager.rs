@@ -11,6 +11,7 @@
 //!    [`CacheSafety`]). An `Err` means the session could not be stored: the adapter answers an
 //!    opaque `500`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -528,21 +529,25 @@ impl ManagerInner {
         let lifetime = state.lifetime.unwrap_or(policy.lifetime());
         let pieces = split_token(policy, &token)?;
         let count = pieces.len();
-        let mut first = cookie_header::first_chunk_prefix(count);
+        out.reserve(count);
         for (index, piece) in pieces.into_iter().enumerate() {
-            let value = if index == 0 {
-                first.push_str(piece);
-                first.as_str()
+            // A token in one cookie (the usual case) is rendered straight from the sealer's
+            // string: no copy of the name or the value on the way.
+            let (name, prefixed) = if index == 0 {
+                let mut first = cookie_header::first_chunk_prefix(count);
+                if !first.is_empty() {
+                    first.push_str(piece);
+                }
+                (Cow::Borrowed(policy.name()), first)
             } else {
-                piece
+                (Cow::Owned(policy.chunk_name(index)), String::new())
             };
-            out.push(policy.render(
-                &policy.chunk_name(index),
-                value,
-                now,
-                lifetime,
-                Some(expires),
-            )?);
+            let value = if prefixed.is_empty() {
+                piece
+            } else {
+                &prefixed
+            };
+            out.push(policy.render(&name, value, now, lifetime, Some(expires))?);
         }
         Ok(count)
     }

@@ -697,13 +697,17 @@ impl Sealer {
         times: &Timestamps,
         value: &T,
     ) -> Result<String, Error> {
-        let payload = self.inner.codec.encode(value)?;
         let mut nonce = [0u8; 24];
         let nonce = nonce
             .get_mut(..self.inner.mode.nonce_len())
             .unwrap_or_default();
         rand::thread_rng().fill_bytes(nonce);
-        self.seal_envelope(now, times, CODEC_JSON, &payload, nonce)
+        // The JSON is written straight after the envelope's fixed part, in the buffer that is
+        // then encrypted in place: no separate payload buffer, no copy.
+        let codec = &self.inner.codec;
+        self.seal_envelope(now, times, CODEC_JSON, nonce, |buf| {
+            codec.encode_into(buf, value)
+        })
     }
 
     /// Seal an arbitrary envelope with a caller-chosen nonce and flags, skipping the codec.
@@ -730,20 +734,33 @@ impl Sealer {
                 "the nonce length does not match the mode",
             ));
         }
-        self.seal_envelope(now, times, flags, payload, nonce)
+        self.seal_envelope(now, times, flags, nonce, |buf| {
+            buf.extend_from_slice(payload);
+            Ok(())
+        })
     }
 
+    /// Seal `header || envelope || tag`, the payload appended to the buffer by `write_payload`
+    /// (the codec, or the raw bytes of a vector).
     fn seal_envelope(
         &self,
         now: UnixTime,
         times: &Timestamps,
         flags: u8,
-        payload: &[u8],
         nonce: &[u8],
+        write_payload: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
     ) -> Result<String, Error> {
         let inner = &*self.inner;
         let mode = inner.mode;
-        let encoded_len = mode.encoded_len(payload.len());
+        let mut buf = Vec::with_capacity(mode.overhead().saturating_add(256));
+        // The key id is written once the key is known, after the payload: the codec's and the
+        // size's errors come first, as they always have.
+        envelope::write_header(&mut buf, mode, 0, nonce);
+        let header_len = buf.len();
+        envelope::write_envelope(&mut buf, flags, times, &[]);
+        let payload_start = buf.len();
+        write_payload(&mut buf)?;
+        let encoded_len = mode.encoded_len(buf.len().saturating_sub(payload_start));
         if encoded_len > inner.max_token_len {
             return Err(Error::new(
                 ErrorKind::PayloadTooLarge,
@@ -757,10 +774,9 @@ impl Sealer {
         let key = ring
             .primary_at(now)
             .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "the ring has no primary"))?;
-        let mut buf = Vec::with_capacity(mode.overhead().saturating_add(payload.len()));
-        envelope::write_header(&mut buf, mode, key.id.get(), nonce);
-        let header_len = buf.len();
-        envelope::write_envelope(&mut buf, flags, times, payload);
+        envelope::set_kid(&mut buf, key.id.get());
+        // Room for the tag without growing the buffer again.
+        buf.reserve_exact(32);
         let (header, body) = buf.split_at_mut(header_len);
         let crypto_err = |_| Error::new(ErrorKind::Crypto, "encryption failed");
         match key.aead(mode) {
@@ -776,8 +792,8 @@ impl Sealer {
                         "this AES-256-GCM key has sealed 2^32 tokens; rotate the key",
                     ));
                 }
-                let tag = aead
-                    .encrypt_in_place(nonce, &self.aad(header), body)
+                let tag = self
+                    .with_aad(header, |aad| aead.encrypt_in_place(nonce, aad, body))
                     .map_err(crypto_err)?;
                 buf.extend_from_slice(&tag);
             }
@@ -804,16 +820,31 @@ impl Sealer {
         ]
     }
 
-    /// `PAE[label, header, name, purpose]`.
-    fn aad(&self, header: &[u8]) -> Vec<u8> {
+    /// Call `f` with `PAE[label, header, name, purpose]`, assembled on the stack when it fits
+    /// (it does for any cookie name and purpose under about 180 bytes together).
+    fn with_aad<R>(&self, header: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
         let i = &self.inner;
-        let mut aad =
-            Vec::with_capacity(i.aad_prefix.len() + 8 + header.len() + i.context_suffix.len());
-        aad.extend_from_slice(&i.aad_prefix);
-        aad.extend_from_slice(&le64(header.len()));
-        aad.extend_from_slice(header);
-        aad.extend_from_slice(&i.context_suffix);
-        aad
+        let header_len = le64(header.len());
+        let parts: [&[u8]; 4] = [&i.aad_prefix, &header_len, header, &i.context_suffix];
+        let len = parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut stack = [0u8; 256];
+        let mut heap = Vec::new();
+        let aad: &mut [u8] = match stack.get_mut(..len) {
+            Some(aad) => aad,
+            None => {
+                heap.resize(len, 0);
+                &mut heap
+            }
+        };
+        let mut at = 0usize;
+        for part in parts {
+            let end = at.saturating_add(part.len());
+            if let Some(dst) = aad.get_mut(at..end) {
+                dst.copy_from_slice(part);
+            }
+            at = end;
+        }
+        f(aad)
     }
 
     /// Open a token at the clock's time. See [`open_at`](Self::open_at).
@@ -911,7 +942,7 @@ impl Sealer {
                 let lens = [le64(header.len()), le64(body.len())];
                 key.hmac.verify(&self.mac_input(header, body, &lens), tag)
             }
-            Some(aead) => aead.decrypt_in_place(nonce, &self.aad(header), body, tag),
+            Some(aead) => self.with_aad(header, |aad| aead.decrypt_in_place(nonce, aad, body, tag)),
         }
         .map_err(|_| Rejection::BadTag)
     }

@@ -4,6 +4,7 @@
 //! to the handler, so both see the same state across `.await` points. It opens its cookie lazily,
 //! on first access, so a request whose handler never touches the session does no cryptography.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -12,6 +13,7 @@ use base64::Engine as _;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
@@ -44,14 +46,27 @@ impl SessionId {
         if s.len() != 22 {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
-        Some(SessionId(bytes.try_into().ok()?))
+        // Decoded on the stack: the decoder asks for room for 18 bytes (its estimate for 22
+        // characters) and must write exactly 16.
+        let mut bytes = [0u8; 18];
+        let written = URL_SAFE_NO_PAD.decode_slice(s, &mut bytes).ok()?;
+        let id: [u8; 16] = bytes.get(..written)?.try_into().ok()?;
+        Some(SessionId(id))
+    }
+
+    /// The 22 base64url characters, on the stack.
+    fn encode(&self) -> [u8; 22] {
+        let mut out = [b'A'; 22];
+        // 16 bytes are exactly 22 characters without padding, so this cannot fail.
+        let _ = URL_SAFE_NO_PAD.encode_slice(self.0, &mut out);
+        out
     }
 }
 
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
+        let text = self.encode();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -63,7 +78,11 @@ impl fmt::Debug for SessionId {
 
 impl Serialize for SessionId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let text = self.encode();
+        match std::str::from_utf8(&text) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 
@@ -88,6 +107,24 @@ pub enum SessionStatus {
     Purged,
 }
 
+/// The session's entries, in key order. Each value is kept as its compact JSON text, as it was
+/// opened or inserted: a request parses only the entries it reads (`get`), and sealing writes
+/// them back verbatim, so the data a handler never touches is neither parsed into a tree nor
+/// serialized again. Inserted values go through `serde_json::Value` first, so they are written
+/// exactly as before (object keys sorted).
+pub(crate) type Data = BTreeMap<String, Box<RawValue>>;
+
+fn parse_value(raw: &RawValue) -> Option<Value> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+fn mismatch(key: &str) -> Error {
+    Error::new(
+        ErrorKind::Codec,
+        format!("the session value under {key:?} does not match the requested type"),
+    )
+}
+
 /// The sealed payload: `{"id":…,"lineage":…,"data":{…}}`. `lineage` is omitted while it equals
 /// `id` (a session that was never renewed), and read as `id` when absent.
 #[derive(Deserialize)]
@@ -95,7 +132,7 @@ pub(crate) struct Payload {
     pub(crate) id: SessionId,
     #[serde(default)]
     pub(crate) lineage: Option<SessionId>,
-    pub(crate) data: Map<String, Value>,
+    pub(crate) data: Data,
 }
 
 /// The same, borrowed, for sealing without a copy.
@@ -104,7 +141,7 @@ pub(crate) struct PayloadRef<'a> {
     pub(crate) id: &'a SessionId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) lineage: Option<&'a SessionId>,
-    pub(crate) data: &'a Map<String, Value>,
+    pub(crate) data: &'a Data,
 }
 
 /// What a session needs from the code that loaded it: the sealer that opens its cookie, and the
@@ -131,7 +168,7 @@ pub(crate) struct State {
     /// The id of the session this one was renewed from, through every renew: what revocation
     /// and CSRF tokens follow. Equal to `id` for a session that was never renewed.
     pub(crate) lineage: Option<SessionId>,
-    pub(crate) data: Map<String, Value>,
+    pub(crate) data: Data,
     pub(crate) meta: Option<TokenMeta>,
     pub(crate) reseal: Option<Reseal>,
     pub(crate) rejection: Option<Rejection>,
@@ -212,7 +249,10 @@ impl State {
         {
             // A new session with the legacy entries, sealed in this response (under the primary
             // key, with a new id and creation time).
-            self.data = entries;
+            self.data = entries
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, serde_json::value::to_raw_value(&v).ok()?)))
+                .collect();
             self.mark_changed();
         }
     }
@@ -240,11 +280,15 @@ impl State {
 
     /// Store `value` under `key` unless an equal value is there.
     fn store<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        let value = serde_json::to_value(value)
-            .map_err(|_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON"))?;
-        if self.data.get(key) != Some(&value) || self.status == SessionStatus::Purged {
+        // Through a `Value`, as `insert` does, so equal values have equal (sorted) text.
+        let invalid = || Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
+        let value = serde_json::to_value(value).map_err(|_| invalid())?;
+        let raw = serde_json::value::to_raw_value(&value).map_err(|_| invalid())?;
+        if self.data.get(key).map(|v| v.get()) != Some(raw.get())
+            || self.status == SessionStatus::Purged
+        {
             self.mark_changed();
-            self.data.insert(key.to_owned(), value);
+            self.data.insert(key.to_owned(), raw);
         }
         Ok(())
     }
@@ -264,13 +308,6 @@ impl State {
         self.opened_chunks = 0;
         self.rejection = rejection;
     }
-}
-
-fn mismatch(key: &str) -> Error {
-    Error::new(
-        ErrorKind::Codec,
-        format!("the session value under {key:?} does not match the requested type"),
-    )
 }
 
 /// A session: typed key/value data and metadata, shared between the HTTP layer and the handler.
@@ -350,7 +387,7 @@ impl Session {
                 source,
                 id: None,
                 lineage: None,
-                data: Map::new(),
+                data: Data::new(),
                 meta: None,
                 reseal: None,
                 rejection: None,
@@ -420,18 +457,15 @@ impl Session {
         let s = self.lock();
         match s.data.get(key) {
             None => Ok(None),
-            Some(v) => T::deserialize(v).map(Some).map_err(|_| {
-                Error::new(
-                    ErrorKind::Codec,
-                    format!("the session value under {key:?} does not match the requested type"),
-                )
-            }),
+            Some(v) => serde_json::from_str(v.get())
+                .map(Some)
+                .map_err(|_| mismatch(key)),
         }
     }
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.lock().data.get(key).cloned()
+        self.lock().data.get(key).and_then(|v| parse_value(v))
     }
 
     /// Store `value` under `key`. Storing a value equal to the current one changes nothing (and
@@ -444,31 +478,41 @@ impl Session {
         key: impl Into<String>,
         value: &T,
     ) -> Result<(), Error> {
-        let value = serde_json::to_value(value)
-            .map_err(|_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON"))?;
-        self.insert_value(key, value);
+        let unrepresentable =
+            |_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
+        let value = serde_json::to_value(value).map_err(unrepresentable)?;
+        let raw = serde_json::value::to_raw_value(&value).map_err(unrepresentable)?;
+        self.insert_raw(key.into(), raw);
         Ok(())
     }
 
     /// Store a JSON value under `key`.
     pub fn insert_value(&self, key: impl Into<String>, value: Value) {
+        // Writing a `Value` to text cannot fail (its map keys are strings).
+        match serde_json::value::to_raw_value(&value) {
+            Ok(raw) => self.insert_raw(key.into(), raw),
+            Err(_) => tracing::error!("a JSON value could not be written as text; not stored"),
+        }
+    }
+
+    /// Equal values have equal compact text (both are written from a `Value`, whose objects are
+    /// sorted), so comparing the text is comparing the values.
+    fn insert_raw(&self, key: String, raw: Box<RawValue>) {
         let mut s = self.lock();
-        let key = key.into();
-        if s.data.get(&key) == Some(&value) && s.status != SessionStatus::Purged {
+        if s.data.get(&key).map(|v| v.get()) == Some(raw.get()) && s.status != SessionStatus::Purged
+        {
             return;
         }
         s.mark_changed();
-        s.data.insert(key, value);
+        s.data.insert(key, raw);
     }
 
     /// Remove and return the value under `key`.
     pub fn remove(&self, key: &str) -> Option<Value> {
         let mut s = self.lock();
-        let old = s.data.remove(key);
-        if old.is_some() {
-            s.mark_changed();
-        }
-        old
+        let old = s.data.remove(key)?;
+        s.mark_changed();
+        parse_value(&old)
     }
 
     /// Remove the value under `key` and deserialize it.
@@ -476,15 +520,14 @@ impl Session {
     /// # Errors
     /// [`ErrorKind::Codec`] if it does not fit `T` (it is removed all the same).
     pub fn remove_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        match self.remove(key) {
-            None => Ok(None),
-            Some(v) => serde_json::from_value(v).map(Some).map_err(|_| {
-                Error::new(
-                    ErrorKind::Codec,
-                    format!("the session value under {key:?} does not match the requested type"),
-                )
-            }),
-        }
+        let mut s = self.lock();
+        let Some(old) = s.data.remove(key) else {
+            return Ok(None);
+        };
+        s.mark_changed();
+        serde_json::from_str(old.get())
+            .map(Some)
+            .map_err(|_| mismatch(key))
     }
 
     /// Read-modify-write the value under `key` in one step (no other clone of the session can
@@ -512,7 +555,7 @@ impl Session {
         let Some(current) = s.data.get(key) else {
             return Ok(None);
         };
-        let current = T::deserialize(current).map_err(|_| mismatch(key))?;
+        let current: T = serde_json::from_str(current.get()).map_err(|_| mismatch(key))?;
         let new = f(current);
         s.store(key, &new)?;
         Ok(Some(new))
@@ -530,7 +573,7 @@ impl Session {
     {
         let mut s = self.lock();
         let current = match s.data.get(key) {
-            Some(v) => T::deserialize(v).map_err(|_| mismatch(key))?,
+            Some(v) => serde_json::from_str(v.get()).map_err(|_| mismatch(key))?,
             None => default,
         };
         let new = f(current);
@@ -557,7 +600,7 @@ impl Session {
         self.lock()
             .data
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter_map(|(k, v)| Some((k.clone(), parse_value(v)?)))
             .collect()
     }
 
@@ -707,7 +750,11 @@ impl Session {
     ) -> Option<(SessionId, SessionId, Option<Value>)> {
         let s = self.lock_loaded();
         match (s.id, s.meta) {
-            (Some(id), Some(_)) => Some((id, s.lineage.unwrap_or(id), s.data.get(key).cloned())),
+            (Some(id), Some(_)) => Some((
+                id,
+                s.lineage.unwrap_or(id),
+                s.data.get(key).and_then(|v| parse_value(v)),
+            )),
             _ => None,
         }
     }

@@ -35,7 +35,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar};
 use sealed_session::axum::SessionLayer;
-use sealed_session::{KeyRing, Session};
+use sealed_session::{KeyRing, Mode, Session};
 use serde::{Deserialize, Serialize};
 
 /// The cookie name every variant uses.
@@ -112,6 +112,7 @@ mod sealed {
         let layer = SessionLayer::builder(KeyRing::generate())
             .with_secure(false)
             .with_cookie_name(COOKIE)
+            .with_mode(mode()?)
             .build()?;
         Ok(Router::new()
             .route("/counter", get(counter))
@@ -223,6 +224,20 @@ mod tower {
             .route("/seed", get(seed))
             .merge(plain())
             .layer(layer)
+    }
+}
+
+/// The mode of the `sealed` variant: `SEALED_MODE` (a [`Mode`] name, such as `aes-256-gcm`), the
+/// default mode when unset, so that `benches/http/callgrind.sh` can measure every mode.
+fn mode() -> Result<Mode, sealed_session::Error> {
+    match std::env::var("SEALED_MODE") {
+        Err(_) => Ok(Mode::default()),
+        Ok(name) => Mode::from_name(&name).ok_or_else(|| {
+            sealed_session::Error::new(
+                sealed_session::ErrorKind::InvalidConfig,
+                "SEALED_MODE does not name a mode",
+            )
+        }),
     }
 }
 

@@ -111,6 +111,7 @@ mod sealed {
         SessionMiddleware::builder(KeyRing::generate())
             .with_secure(false)
             .with_cookie_name(COOKIE)
+            .with_mode(super::mode()?)
             .build()
     }
 
@@ -164,6 +165,20 @@ mod actix_session_store {
             .route("/me", web::get().to(me))
             .route("/seed", web::get().to(seed))
             .route("/plain", web::get().to(plain));
+    }
+}
+
+/// The mode of the `sealed` variant: `SEALED_MODE` (a [`Mode`] name, such as `aes-256-gcm`), the
+/// default mode when unset, so that `benches/http/callgrind.sh` can measure every mode.
+fn mode() -> Result<sealed_session::Mode, sealed_session::Error> {
+    match std::env::var("SEALED_MODE") {
+        Err(_) => Ok(sealed_session::Mode::default()),
+        Ok(name) => sealed_session::Mode::from_name(&name).ok_or_else(|| {
+            sealed_session::Error::new(
+                sealed_session::ErrorKind::InvalidConfig,
+                "SEALED_MODE does not name a mode",
+            )
+        }),
     }
 }
 
