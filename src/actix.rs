@@ -19,6 +19,7 @@
 //! `tracing` event.
 
 mod csrf;
+mod headers;
 pub use csrf::{Csrf, CsrfToken};
 
 use std::future::{ready, Future, Ready};
@@ -27,14 +28,11 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{
-    HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, SET_COOKIE, VARY,
-};
+use actix_web::http::header::{HeaderValue, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::builder::SessionBuilder;
-use crate::cache_control::{invalid_value, ResponseHeader, ResponseHeaders};
 use crate::error::{Error, MissingSession};
 use crate::keys::KeyRing;
 use crate::manager::SessionManager;
@@ -124,42 +122,6 @@ where
                 }
             }
         })
-    }
-}
-
-/// actix-web's header map (on `http` 0.2) as the manager sees it.
-impl ResponseHeaders for HeaderMap {
-    fn header_values(&self, name: ResponseHeader) -> Vec<&[u8]> {
-        self.get_all(actix_name(name))
-            .map(HeaderValue::as_bytes)
-            .collect()
-    }
-
-    fn set_header(&mut self, name: ResponseHeader, value: String) {
-        if let Some((name, value)) = actix_header(name, value) {
-            self.insert(name, value);
-        }
-    }
-
-    fn append_header(&mut self, name: ResponseHeader, value: String) {
-        if let Some((name, value)) = actix_header(name, value) {
-            self.append(name, value);
-        }
-    }
-}
-
-fn actix_header(name: ResponseHeader, value: String) -> Option<(HeaderName, HeaderValue)> {
-    let value = HeaderValue::try_from(value)
-        .map_err(|_| invalid_value(name))
-        .ok()?;
-    Some((actix_name(name), value))
-}
-
-fn actix_name(name: ResponseHeader) -> HeaderName {
-    match name {
-        ResponseHeader::CacheControl => CACHE_CONTROL,
-        ResponseHeader::Vary => VARY,
-        _ => SET_COOKIE,
     }
 }
 

@@ -7,27 +7,9 @@
 //! headers to [`SessionManager::end`] (`Set-Cookie`, `Vary`, `Cache-Control`); an `Err` from it
 //! becomes an opaque `500`. The inner service must be `Clone`, as every axum router is.
 //!
-//! ```no_run
-//! use axum::{routing::get, Router};
-//! use sealed_session::axum::SessionLayer;
-//! use sealed_session::{KeyRing, Session};
-//!
-//! async fn counter(session: Session) -> String {
-//!     let n = session.get::<u64>("n").ok().flatten().unwrap_or(0) + 1;
-//!     let _ = session.insert("n", &n);
-//!     n.to_string()
-//! }
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let layer = SessionLayer::builder(KeyRing::generate())
-//!     .with_cookie_name("session")
-//!     .build()?;
-//! let app: Router = Router::new().route("/", get(counter)).layer(layer);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(())
-//! # }
-//! ```
+//! `Router::new().route(..).layer(SessionLayer::builder(ring).build()?)`, then take [`Session`]
+//! (or [`TypedSession`]) as a handler argument; the README's "Getting started" has a whole app,
+//! and `examples/axum_app.rs` the demo.
 //!
 //! Errors at the HTTP edge are opaque: a status code and an empty body, with the reason in a
 //! `tracing` event. A session that no longer fits in its cookie when the response is built turns
