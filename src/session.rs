@@ -812,6 +812,24 @@ mod tests {
     }
 
     #[test]
+    fn renew_keeps_planted_entries_and_renew_empty_drops_them_and_the_lineage() {
+        let s = Session::new();
+        s.insert("planted_by_attacker", &"x").unwrap();
+        let lineage = s.lineage().unwrap();
+        s.renew();
+        assert!(
+            s.contains("planted_by_attacker"),
+            "renew keeps every entry (documented)"
+        );
+        assert_eq!(s.lineage(), Some(lineage), "renew keeps the lineage");
+        s.renew_empty();
+        assert!(s.is_empty(), "renew_empty starts from an empty session");
+        assert_ne!(s.lineage(), Some(lineage), "and from a new lineage");
+        assert_eq!(s.lineage(), s.id());
+        assert_eq!(s.status(), SessionStatus::Renewed);
+    }
+
+    #[test]
     fn status_transitions() {
         let s = Session::new();
         assert_eq!(s.status(), SessionStatus::Unchanged);
