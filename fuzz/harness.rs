@@ -199,13 +199,16 @@ pub fn candidates(values: &[&[u8]], name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for raw in values {
         let text = String::from_utf8_lossy(raw);
+        // RFC 6265's optional white space around names and values is SP and HTAB only: a
+        // name behind a CR, a NEL or another Unicode space is not our name.
+        let ows: &[char] = &[' ', '\t'];
         for segment in text.split(';') {
-            let Some((n, v)) = segment.trim().split_once('=') else {
+            let Some((n, v)) = segment.trim_matches(ows).split_once('=') else {
                 continue;
             };
-            let n = n.trim();
+            let n = n.trim_matches(ows);
             if !n.is_empty() && n == name && out.len() < MAX_CANDIDATES {
-                out.push(v.trim().to_owned());
+                out.push(v.trim_matches(ows).to_owned());
             }
         }
     }

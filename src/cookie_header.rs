@@ -1,7 +1,9 @@
 //! Reading the session cookie out of a request's `Cookie` headers: a byte scan for our name, and
 //! the assembly of chunked tokens.
 //!
-//! Reading is defensive. Every `Cookie` header and every pair is scanned, malformed neighbours
+//! Reading is defensive and strict about names. Pairs are split at `;`, and only SP and HTAB
+//! around a name or a value are white space (RFC 6265's OWS): `\rNAME` is another name. Every
+//! `Cookie` header and every pair is scanned, malformed neighbours
 //! (`null;`, pairs without `=`, non-UTF-8 bytes, huge unrelated cookies) are skipped without
 //! being copied or decoded, only cookies with our exact name (or `NAME.k`, a chunk) are kept, and
 //! at most [`MAX_CANDIDATES`] values per name are. Several values under one name (a sibling
@@ -274,6 +276,15 @@ mod tests {
         assert_eq!(tokens(&got), ["abc", "def"]);
         assert_eq!(got.present, 1);
         assert!(got.candidates.iter().all(|c| c.chunks == 1));
+    }
+
+    /// Found by the `cookie_header` fuzz target: only SP and HTAB are white space around a name
+    /// (RFC 6265's OWS); a CR or a NEL before it makes another name.
+    #[test]
+    fn only_spaces_and_tabs_are_trimmed() {
+        let p = policy(None);
+        let got = read(&p, [&b"\tid=a; \rid=b; \xc2\x85id=c;id\t=\td\t"[..]]);
+        assert_eq!(tokens(&got), ["a", "d"]);
     }
 
     #[test]
