@@ -295,7 +295,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
 
     /// Split large sessions across several cookies. Default off ([`Defaults::CHUNKS`] is 1): a
     /// session over one cookie is a
-    /// [`ErrorKind::SessionTooLarge`] error.
+    /// [`ErrorKind::SessionTooLarge`](crate::ErrorKind::SessionTooLarge) error.
     #[must_use]
     pub fn with_chunking(self, chunking: Option<Chunking>) -> Self {
         self.cookie(|c| c.chunking(chunking))
@@ -434,7 +434,7 @@ impl<T: From<SessionManager>> SessionBuilder<T> {
     /// Validate and build.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] from the cookie policy (with the attribute named) or the
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) from the cookie policy (with the attribute named) or the
     /// sealer settings.
     pub fn build(self) -> Result<T, Error> {
         let policy = match self.policy {

@@ -244,7 +244,7 @@ impl Cache {
     /// clock or a key ring).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidConfig`] naming the first invalid region.
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming the first invalid region.
     pub fn from_regions<S: Into<String>>(
         configs: impl IntoIterator<Item = (S, RegionConfig)>,
     ) -> Result<CacheRegions, Error> {

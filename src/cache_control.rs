@@ -1,29 +1,29 @@
 //! Keeping session cookies out of shared caches: what a response that read or set the session
-//! says to caches (`Vary: Cookie`, `Cache-Control`).
-//!
-//! A CDN or a caching proxy may store a response and hand it to other users. A response that
-//! carries one user's `Set-Cookie` must therefore never be storable by a shared cache, and a
-//! response computed from the session must be keyed on the `Cookie` header. The rules, applied by
-//! [`SessionManager::end`](crate::SessionManager::end) under [`CacheSafety::Enforce`]:
-//!
-//! - the application read or wrote the session, or a cookie goes out: `Vary: Cookie` is added
-//!   (merged with any `Vary` already there; `Vary: *` is left alone);
-//! - a session `Set-Cookie` goes out and the response has no `Cache-Control`: `private`;
-//! - it has one that neither says `private` (without field names) nor `no-store`: `private` is
-//!   put in front of it (`max-age=60` becomes `private, max-age=60`);
-//! - it says `public` or gives `s-maxage` (the handler wants shared caches to store it): a
-//!   cookie that can wait (a rolling refresh, the deletion of a refused or orphan cookie) is not
-//!   sent; one that must go out (the session changed, was renewed or purged, or is re-sealed under
-//!   a new key or mode) is sent, the directive becomes `private, no-store`, and a `tracing`
-//!   warning names the conflict.
+//! says to caches (`Vary: Cookie`, `Cache-Control`). The rules are on [`CacheSafety`].
 
 /// What [`SessionManager::end`](crate::SessionManager::end) does with a response's caching
 /// headers ([`SessionBuilder::with_cache_safety`](crate::SessionBuilder::with_cache_safety)).
+///
+/// A CDN or a caching proxy may store a response and hand it to other users. A response that
+/// carries one user's `Set-Cookie` must therefore never be storable by a shared cache, and a
+/// response computed from the session must be keyed on the `Cookie` header. The rules, applied by
+/// [`SessionManager::end`](crate::SessionManager::end) under [`CacheSafety::Enforce`]:
+///
+/// - the application read or wrote the session, or a cookie goes out: `Vary: Cookie` is added
+///   (merged with any `Vary` already there; `Vary: *` is left alone);
+/// - a session `Set-Cookie` goes out and the response has no `Cache-Control`: `private`;
+/// - it has one that neither says `private` (without field names) nor `no-store`: `private` is
+///   put in front of it (`max-age=60` becomes `private, max-age=60`);
+/// - it says `public` or gives `s-maxage` (the handler wants shared caches to store it): a
+///   cookie that can wait (a rolling refresh, the deletion of a refused or orphan cookie) is not
+///   sent; one that must go out (the session changed, was renewed or purged, or is re-sealed under
+///   a new key or mode) is sent, the directive becomes `private, no-store`, and a `tracing`
+///   warning names the conflict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CacheSafety {
     /// Add `Vary: Cookie` and keep responses that set the session cookie out of shared caches
-    /// (the rules in the [module documentation](self)). The default: one response stored by a
+    /// (the rules above; SECURITY.md, "Shared caches"). The default: one response stored by a
     /// CDN would hand a user's session to everyone it serves.
     #[default]
     Enforce,

@@ -183,7 +183,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
     /// wait for the creator's value up to the store's lock wait, then create themselves. When the
     /// store fails or times out, the call degrades to single-flight within the process: the
     /// creator runs, its value is returned (and handed to this process's waiters) but not
-    /// stored, and [`CacheStats::store_errors`] counts the failure.
+    /// stored, and [`CacheStats::store_errors`](crate::cache::CacheStats::store_errors) counts the failure.
     ///
     /// ```
     /// # use sealed_session::cache::Cache;
