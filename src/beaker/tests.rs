@@ -1,4 +1,5 @@
 //! Unit tests of the legacy reader: the edge cases the real Beaker never writes.
+//! Compiled only with `#[cfg(test)]` (the `mod tests;` line of the parent module).
 
 #![allow(
     clippy::unwrap_used,

@@ -1,4 +1,5 @@
 //! Unit tests of the sealer: its builder, ring swaps, re-seal codes and counters.
+//! Compiled only with `#[cfg(test)]` (the `mod tests;` line of the parent module).
 
 use super::*;
 use crate::keys::Key;
