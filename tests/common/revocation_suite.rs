@@ -26,7 +26,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::extract::{Query, Request, State};
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -132,19 +131,44 @@ async fn revoke_me(State(manager): State<SessionManager>, session: Session) -> S
     }
 }
 
-/// Middleware inside the session layer that reads the session before the handler, and reports
-/// what it saw in `x-inner-user`.
-async fn inner_reader(request: Request, next: Next) -> Response {
-    let seen = request
-        .extensions()
-        .get::<Session>()
-        .and_then(|s| s.get::<String>("user").ok().flatten())
-        .unwrap_or_else(|| "-".into());
-    let mut response = next.run(request).await;
-    if let Ok(v) = HeaderValue::from_str(&seen) {
-        response.headers_mut().insert("x-inner-user", v);
+/// A tower service inside the session layer that reads the session in `call` itself, before
+/// any future is polled (as some middleware does), and reports what it saw in `x-inner-user`.
+/// When the adapter called the inner service before checking revocation, this read saw the
+/// revoked session's data.
+#[derive(Clone)]
+struct ReadInCall<S>(S);
+
+impl<S> tower::Service<Request> for ReadInCall<S>
+where
+    S: tower::Service<Request, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
     }
-    response
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let seen = request
+            .extensions()
+            .get::<Session>()
+            .and_then(|s| s.get::<String>("user").ok().flatten())
+            .unwrap_or_else(|| "-".into());
+        let future = self.0.call(request);
+        Box::pin(async move {
+            let mut response = future.await?;
+            if let Ok(v) = HeaderValue::from_str(&seen) {
+                response.headers_mut().insert("x-inner-user", v);
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// One app instance: its own connection to the shared store, the shared key ring.
@@ -175,13 +199,19 @@ pub async fn app(store: Arc<dyn RevocationStore>, ring: &KeyRing, policy: Failur
         .route("/renew-and-logout", post(renew_and_logout))
         .route("/everywhere", post(everywhere))
         .route("/revoke-me", post(revoke_me))
-        .with_state(manager.clone())
-        .layer(middleware::from_fn(inner_reader))
-        .layer(SessionLayer::new(manager));
+        .with_state(manager.clone());
+    // The session layer directly around the reading service, which wraps the whole router: a
+    // router defers calling its routes' layers into its own future, which would hide the order.
+    let service = tower::Layer::layer(&SessionLayer::new(manager), ReadInCall(router));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
+        axum::serve(
+            listener,
+            axum::ServiceExt::<Request>::into_make_service(service),
+        )
+        .await
+        .unwrap();
     });
     App { base, task }
 }
@@ -314,8 +344,8 @@ pub async fn a_renew_then_purge_in_one_request_is_recorded(setup: &Setup) {
     assert_eq!(me_on(&b, &cookie).await.body, "-");
 }
 
-/// Middleware between the session layer and the handler reads the session before the handler:
-/// it must see the fresh session of a revoked cookie, never the revoked data.
+/// A service between the session layer and the handler reads the session synchronously in its
+/// `call`: it must see the fresh session of a revoked cookie, never the revoked data.
 pub async fn inner_layers_never_see_a_revoked_session(setup: &Setup) {
     let (a, b) = two_apps(setup).await;
     let cookie = log_in(&a, "ann", None).await;
