@@ -103,10 +103,10 @@ use names::{hex_encode, keyed, millis, namespace_key, parse_generation, GENERATI
 /// multiplexed connection shared by every task (requests are pipelined on it, replies matched in
 /// order) that reconnects by itself in the background when it breaks. A pool (`bb8`, `deadpool`)
 /// was not chosen: Redis executes commands one at a time per server anyway, so several
-/// connections buy little throughput for the commands used here (small `MGET`, `SET`, short Lua),
+/// connections buy little throughput for the commands used here (short `GETRANGE`s, `SET`, short Lua),
 /// while a pool adds a checkout on every call, a size to tune, and connections that die one by
 /// one during an outage. Pipelining on one connection is also what keeps a hit within a few per
-/// cent of a plain `GET` (see `benches/micro/benches/redis.rs`). A pool would win for long blocking commands
+/// cent of a plain `GET` (1.11× sealed, see `benches/micro/benches/redis.rs`). A pool would win for long blocking commands
 /// (`BLPOP`) or huge values, which a cache does not send.
 ///
 /// # Keys

@@ -4,8 +4,9 @@
 //! - `plain_get_sealed_bytes` / `plain_get_unsealed_bytes`: `GET` of a key holding exactly the
 //!   bytes the store keeps for one entry (sealed, and unsealed), nothing decoded: the floor for
 //!   anything that reads those bytes from Redis.
-//! - `cache_get_sealed` / `cache_get_unsealed`: `Namespace::get_async`: one `MGET` of the entry
-//!   and the namespace's generation, the lifetimes checked on the clock, the entry opened
+//! - `cache_get_sealed` / `cache_get_unsealed`: `Namespace::get_async`: one `MULTI`/`EXEC` of
+//!   two bounded `GETRANGE`s (the namespace's generation and the entry, each read no longer than
+//!   the longest value the cache writes), the lifetimes checked on the clock, the entry opened
 //!   (AES-256-GCM-SIV) and decoded by the codec with its limits.
 //!
 //! The value is the user profile of `cache.rs` (beside this file) (124 bytes of JSON); 100 keys are cycled.
