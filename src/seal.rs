@@ -23,8 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use base64_simd::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -798,7 +797,7 @@ impl Sealer {
                 buf.extend_from_slice(&tag);
             }
         }
-        Ok(URL_SAFE_NO_PAD.encode(&buf))
+        Ok(URL_SAFE_NO_PAD.encode_to_string(&buf))
     }
 
     /// The HMAC input `PAE[label, header, envelope, name, purpose]` as the slices fed in order
@@ -871,8 +870,8 @@ impl Sealer {
         if token.len() > inner.max_token_len {
             return Err(Rejection::TooLarge);
         }
-        let mut bytes = URL_SAFE_NO_PAD
-            .decode(token)
+        let mut bytes: Vec<u8> = URL_SAFE_NO_PAD
+            .decode_to_vec(token)
             .map_err(|_| Rejection::Malformed)?;
         let parts = envelope::split(&mut bytes).map_err(|e| match e {
             SplitError::Short => Rejection::Malformed,

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use base64_simd::{Out, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -46,19 +45,22 @@ impl SessionId {
         if s.len() != 22 {
             return None;
         }
-        // Decoded on the stack: the decoder asks for room for 18 bytes (its estimate for 22
-        // characters) and must write exactly 16.
-        let mut bytes = [0u8; 18];
-        let written = URL_SAFE_NO_PAD.decode_slice(s, &mut bytes).ok()?;
-        let id: [u8; 16] = bytes.get(..written)?.try_into().ok()?;
+        // Decoded on the stack, strictly (22 characters are exactly 16 bytes).
+        let mut bytes = [0u8; 16];
+        let id: [u8; 16] = URL_SAFE_NO_PAD
+            .decode(s.as_bytes(), Out::from_slice(&mut bytes))
+            .ok()?
+            .try_into()
+            .ok()?;
         Some(SessionId(id))
     }
 
     /// The 22 base64url characters, on the stack.
     fn encode(&self) -> [u8; 22] {
         let mut out = [b'A'; 22];
-        // 16 bytes are exactly 22 characters without padding, so this cannot fail.
-        let _ = URL_SAFE_NO_PAD.encode_slice(self.0, &mut out);
+        // 16 bytes are exactly 22 characters without padding: the room is enough, so the
+        // encoder cannot fail.
+        let _ = URL_SAFE_NO_PAD.encode(&self.0, Out::from_slice(&mut out));
         out
     }
 }

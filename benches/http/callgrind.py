@@ -133,6 +133,13 @@ def measure(binary, variant, path, seed, n, mode=None):
         if len(dumps) != 1:
             raise SystemExit(f"expected one dump, found {dumps}")
         text = open(dumps[0]).read()
+        keep = os.environ.get("KEEP")
+        if keep:
+            # For profiling: `callgrind_annotate KEEP/<row>.out` shows where the instructions go.
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{os.path.basename(binary)}-{variant}-{mode or ''}-{path}-{seed}")
+            os.makedirs(keep, exist_ok=True)
+            with open(os.path.join(keep, name + ".out"), "w") as f:
+                f.write(text)
         total = int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1))
         return total / n, len(cookie or "")
     finally:
