@@ -1,6 +1,8 @@
 //! Keeping session cookies out of shared caches: what a response that read or set the session
 //! says to caches (`Vary: Cookie`, `Cache-Control`). The rules are on [`CacheSafety`].
 
+use std::borrow::Cow;
+
 /// What [`SessionManager::end`](crate::SessionManager::end) does with a response's caching
 /// headers ([`SessionBuilder::with_cache_safety`](crate::SessionBuilder::with_cache_safety)).
 ///
@@ -61,8 +63,9 @@ impl ResponseHeader {
 pub trait ResponseHeaders {
     /// Every value of `name`, in order.
     fn header_values(&self, name: ResponseHeader) -> Vec<&[u8]>;
-    /// Replace every value of `name` with `value` (visible ASCII).
-    fn set_header(&mut self, name: ResponseHeader, value: String);
+    /// Replace every value of `name` with `value` (visible ASCII). Usually a constant
+    /// (`private`, `Cookie`), which a map can take without copying or checking it again.
+    fn set_header(&mut self, name: ResponseHeader, value: Cow<'static, str>);
     /// Add `value` (visible ASCII) to the values of `name`.
     fn append_header(&mut self, name: ResponseHeader, value: String);
 }
@@ -83,8 +86,12 @@ impl ResponseHeaders for http::HeaderMap {
             .collect()
     }
 
-    fn set_header(&mut self, name: ResponseHeader, value: String) {
-        match http::HeaderValue::try_from(value) {
+    fn set_header(&mut self, name: ResponseHeader, value: Cow<'static, str>) {
+        let value = match value {
+            Cow::Borrowed(constant) => Ok(http::HeaderValue::from_static(constant)),
+            Cow::Owned(text) => http::HeaderValue::try_from(text),
+        };
+        match value {
             Ok(v) => {
                 self.insert(http_name(name), v);
             }
@@ -152,28 +159,28 @@ impl Directives {
 
     /// The `Cache-Control` to send with a session cookie, when it must change; `existing` is the
     /// current value, joined.
-    pub(crate) fn with_cookie(self, existing: &[&[u8]]) -> Option<String> {
+    pub(crate) fn with_cookie(self, existing: &[&[u8]]) -> Option<Cow<'static, str>> {
         if self.shared {
-            return Some("private, no-store".to_owned());
+            return Some(Cow::Borrowed("private, no-store"));
         }
         if self.kept_private {
             return None;
         }
         if !self.present {
-            return Some("private".to_owned());
+            return Some(Cow::Borrowed("private"));
         }
         let mut value = String::from("private");
         for v in existing {
             value.push_str(", ");
             value.push_str(&String::from_utf8_lossy(v));
         }
-        Some(value)
+        Some(Cow::Owned(value))
     }
 }
 
 /// The `Vary` value that adds `Cookie` to `existing`, or `None` when it is already there (or
 /// `*`).
-pub(crate) fn vary_with_cookie(existing: &[&[u8]]) -> Option<String> {
+pub(crate) fn vary_with_cookie(existing: &[&[u8]]) -> Option<Cow<'static, str>> {
     let listed = existing
         .iter()
         .flat_map(|v| v.split(|&b| b == b','))
@@ -182,13 +189,16 @@ pub(crate) fn vary_with_cookie(existing: &[&[u8]]) -> Option<String> {
     if listed {
         return None;
     }
+    if existing.iter().all(|v| trim(v).is_empty()) {
+        return Some(Cow::Borrowed("Cookie"));
+    }
     let mut value = String::new();
     for v in existing.iter().map(|v| trim(v)).filter(|v| !v.is_empty()) {
         value.push_str(&String::from_utf8_lossy(v));
         value.push_str(", ");
     }
     value.push_str("Cookie");
-    Some(value)
+    Some(Cow::Owned(value))
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -219,28 +229,28 @@ mod tests {
         // private with field names still lets a shared cache store the rest.
         assert_eq!(
             d("private=\"x\"").with_cookie(&[b"private=\"x\""]),
-            Some("private, private=\"x\"".to_owned())
+            Some("private, private=\"x\"".into())
         );
         assert_eq!(
             d("max-age=60").with_cookie(&[b"max-age=60"]),
-            Some("private, max-age=60".to_owned())
+            Some("private, max-age=60".into())
         );
         assert_eq!(
             Directives::parse(&[]).with_cookie(&[]),
-            Some("private".to_owned())
+            Some("private".into())
         );
         assert_eq!(
             d("public, max-age=3600").with_cookie(&[b"public"]),
-            Some("private, no-store".to_owned())
+            Some("private, no-store".into())
         );
     }
 
     #[test]
     fn vary_is_merged() {
-        assert_eq!(vary_with_cookie(&[]), Some("Cookie".to_owned()));
+        assert_eq!(vary_with_cookie(&[]).as_deref(), Some("Cookie"));
         assert_eq!(
             vary_with_cookie(&[b"Accept-Encoding"]),
-            Some("Accept-Encoding, Cookie".to_owned())
+            Some("Accept-Encoding, Cookie".into())
         );
         assert_eq!(vary_with_cookie(&[b"accept, cookie"]), None);
         assert_eq!(vary_with_cookie(&[b"*"]), None);

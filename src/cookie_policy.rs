@@ -75,6 +75,9 @@ pub struct CookiePolicy {
     /// (`; HttpOnly; SameSite=Lax; Secure; Path=/`): the same for every cookie of the policy, so
     /// a browser-session cookie is rendered by concatenation. Derived from the fields above.
     suffix: String,
+    /// Characters of token one chunk holds when chunking is on, also computed once by
+    /// [`CookiePolicyBuilder::build`]. Derived from the fields above.
+    chunk_room: usize,
 }
 
 impl fmt::Debug for CookiePolicy {
@@ -116,6 +119,7 @@ impl CookiePolicy {
                 lifetime: Defaults::COOKIE_LIFETIME,
                 chunking: (Defaults::CHUNKS > 1).then(|| Chunking::new(Defaults::CHUNKS)),
                 suffix: String::new(),
+                chunk_room: 0,
             },
         }
     }
@@ -155,6 +159,11 @@ impl CookiePolicy {
     /// Chunking, if enabled.
     pub fn chunking(&self) -> Option<Chunking> {
         self.chunking
+    }
+    /// Characters of token one cookie holds when chunking is on; `None` when it is off (a
+    /// token is then one cookie, and one that does not fit is an error).
+    pub(crate) fn chunk_room(&self) -> Option<usize> {
+        self.chunking.map(|_| self.chunk_room)
     }
     /// How many cookies a token may span (1 without chunking).
     pub fn max_chunks(&self) -> usize {
@@ -202,6 +211,27 @@ impl CookiePolicy {
         lifetime: CookieLifetime,
         expires_at: Option<UnixTime>,
     ) -> Result<String, Error> {
+        self.render_value(
+            name,
+            value.len(),
+            |out| out.push_str(value),
+            now,
+            lifetime,
+            expires_at,
+        )
+    }
+
+    /// [`render`](Self::render) with the value of `value_len` bytes written by `write_value`
+    /// straight into the header's text (the sealer's base64url, with no string in between).
+    pub(crate) fn render_value(
+        &self,
+        name: &str,
+        value_len: usize,
+        write_value: impl FnOnce(&mut String),
+        now: UnixTime,
+        lifetime: CookieLifetime,
+        expires_at: Option<UnixTime>,
+    ) -> Result<String, Error> {
         let max_age = match lifetime {
             CookieLifetime::BrowserSession => None,
             CookieLifetime::Persistent(d) => {
@@ -212,7 +242,7 @@ impl CookiePolicy {
                 })
             }
         };
-        let rendered = self.render_with(name, value, max_age, now);
+        let rendered = self.render_with(name, value_len, write_value, max_age, now);
         if rendered.len() > MAX_SET_COOKIE_LEN {
             return Err(Error::new(
                 ErrorKind::SessionTooLarge,
@@ -228,30 +258,35 @@ impl CookiePolicy {
     /// Render the deletion cookie for `name`: the same attributes, an empty value, `Max-Age=0`
     /// and an `Expires` in the past, so every browser forgets it.
     pub fn render_removal(&self, name: &str) -> String {
-        self.render_with(name, "", Some(Duration::ZERO), UnixTime::EPOCH)
+        self.render_with(name, 0, |_| {}, Some(Duration::ZERO), UnixTime::EPOCH)
     }
 
     fn render_with(
         &self,
         name: &str,
-        value: &str,
+        value_len: usize,
+        write_value: impl FnOnce(&mut String),
         max_age: Option<Duration>,
         now: UnixTime,
     ) -> String {
         if max_age.is_none() && !self.suffix.is_empty() {
+            // Exactly the room it needs: a header value whose length is its capacity is handed
+            // to the HTTP stack without another allocation (`Bytes::from(Vec)`).
             let mut out = String::with_capacity(
                 name.len()
-                    .saturating_add(value.len())
+                    .saturating_add(value_len)
                     .saturating_add(self.suffix.len())
                     .saturating_add(1),
             );
             out.push_str(name);
             out.push('=');
-            out.push_str(value);
+            write_value(&mut out);
             out.push_str(&self.suffix);
             return out;
         }
-        self.render_with_cookie(name, value, max_age, now)
+        let mut value = String::with_capacity(value_len);
+        write_value(&mut value);
+        self.render_with_cookie(name, &value, max_age, now)
     }
 
     /// Through the `cookie` crate, which sets the attribute order and the Expires format.
@@ -435,6 +470,13 @@ impl CookiePolicyBuilder {
                  {MIN_VALUE_ROOM} for the session"
             ));
         }
+        // Room for a chunk's value: the budget less the deletion cookie of the last chunk name
+        // (every attribute, Max-Age and Expires included), 16 bytes of margin (a persistent
+        // cookie's Max-Age has more digits than the deletion's `0`) and the first chunk's
+        // count prefix ("16.").
+        p.chunk_room = MAX_SET_COOKIE_LEN
+            .saturating_sub(attributes.saturating_add(16 + 3))
+            .max(1);
         Ok(p)
     }
 }

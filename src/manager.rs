@@ -20,7 +20,7 @@ use crate::cache_control::{
 };
 use crate::clock::UnixTime;
 use crate::cookie_header;
-use crate::cookie_policy::{CookiePolicy, MAX_SET_COOKIE_LEN};
+use crate::cookie_policy::CookiePolicy;
 use crate::error::{Error, ErrorKind, Rejection};
 use crate::keys::KeyRing;
 use crate::revocation::{Revocation, RevocationCheck};
@@ -520,19 +520,32 @@ impl ManagerInner {
             data: &state.data,
         };
         let previous = state.meta.as_ref().filter(|_| !fresh);
-        let (token, expires) = sealer
+        let (sealed, expires) = sealer
             .seal_session_at(now, &payload, previous, state.session_lifetime)
             .map_err(|e| match e.kind() {
                 ErrorKind::PayloadTooLarge => too_large(e.message()),
                 _ => e,
             })?;
         let lifetime = state.lifetime.unwrap_or(policy.lifetime());
+        let encoded_len = sealed.encoded_len();
+        if policy.chunk_room().is_none_or(|room| encoded_len <= room) {
+            // One cookie (the usual case): the base64url is written straight into the
+            // `Set-Cookie` text, which is the only string the token ever becomes.
+            out.push(policy.render_value(
+                policy.name(),
+                encoded_len,
+                |text| sealed.encode_into(text),
+                now,
+                lifetime,
+                Some(expires),
+            )?);
+            return Ok(1);
+        }
+        let token = sealed.to_token();
         let pieces = split_token(policy, &token)?;
         let count = pieces.len();
         out.reserve(count);
         for (index, piece) in pieces.into_iter().enumerate() {
-            // A token in one cookie (the usual case) is rendered straight from the sealer's
-            // string: no copy of the name or the value on the way.
             let (name, prefixed) = if index == 0 {
                 let mut first = cookie_header::first_chunk_prefix(count);
                 if !first.is_empty() {
@@ -562,17 +575,9 @@ fn too_large(detail: &str) -> Error {
 
 /// Split a token into as few chunks as fit the `Set-Cookie` budget (one without chunking).
 fn split_token<'t>(policy: &CookiePolicy, token: &'t str) -> Result<Vec<&'t str>, Error> {
-    if policy.chunking().is_none() {
+    let Some(room) = policy.chunk_room() else {
         return Ok(vec![token]);
-    }
-    // Room for the value in one cookie: the budget less the rendered attributes of the largest
-    // chunk name with a persistent lifetime (the longest attribute set), and the first chunk's
-    // count prefix ("16.").
-    let overhead = policy
-        .render_removal(&policy.chunk_name(policy.max_chunks().saturating_sub(1)))
-        .len()
-        .saturating_add(16 + 3);
-    let room = MAX_SET_COOKIE_LEN.saturating_sub(overhead).max(1);
+    };
     let pieces: Vec<&str> = token
         .as_bytes()
         .chunks(room)

@@ -91,6 +91,29 @@ pub struct Opened<T> {
     reseal: Option<Reseal>,
 }
 
+/// A sealed token before its base64url: written by the caller straight into the text that
+/// carries it (a `Set-Cookie` value), with no intermediate string.
+pub(crate) struct Sealed {
+    bytes: Vec<u8>,
+}
+
+impl Sealed {
+    /// The length of the token in characters.
+    pub(crate) fn encoded_len(&self) -> usize {
+        URL_SAFE_NO_PAD.encoded_length(self.bytes.len())
+    }
+
+    /// Append the token (base64url, no padding) to `out`.
+    pub(crate) fn encode_into(&self, out: &mut String) {
+        URL_SAFE_NO_PAD.encode_append(&self.bytes, out);
+    }
+
+    /// The token as a string.
+    pub(crate) fn to_token(&self) -> String {
+        URL_SAFE_NO_PAD.encode_to_string(&self.bytes)
+    }
+}
+
 impl Reseal {
     /// A short, stable code for logs and test vectors.
     pub fn as_str(self) -> &'static str {
@@ -669,7 +692,7 @@ impl Sealer {
         value: &T,
         previous: Option<&TokenMeta>,
         lifetime: Option<std::time::Duration>,
-    ) -> Result<(String, UnixTime), Error> {
+    ) -> Result<(Sealed, UnixTime), Error> {
         let overflow = || Error::new(ErrorKind::TimeOverflow, "created + lifetime overflows");
         let created = previous.map_or(now, TokenMeta::created);
         let expires = match (lifetime, previous) {
@@ -687,7 +710,8 @@ impl Sealer {
             issued,
             expires,
         };
-        self.seal_times(now, &times, value).map(|t| (t, expires))
+        self.seal_bytes(now, &times, value)
+            .map(|bytes| (Sealed { bytes }, expires))
     }
 
     fn seal_times<T: Serialize + ?Sized>(
@@ -696,6 +720,17 @@ impl Sealer {
         times: &Timestamps,
         value: &T,
     ) -> Result<String, Error> {
+        self.seal_bytes(now, times, value)
+            .map(|bytes| URL_SAFE_NO_PAD.encode_to_string(bytes))
+    }
+
+    /// The token's bytes, before base64url.
+    fn seal_bytes<T: Serialize + ?Sized>(
+        &self,
+        now: UnixTime,
+        times: &Timestamps,
+        value: &T,
+    ) -> Result<Vec<u8>, Error> {
         let mut nonce = [0u8; 24];
         let nonce = nonce
             .get_mut(..self.inner.mode.nonce_len())
@@ -737,6 +772,7 @@ impl Sealer {
             buf.extend_from_slice(payload);
             Ok(())
         })
+        .map(|bytes| URL_SAFE_NO_PAD.encode_to_string(bytes))
     }
 
     /// Seal `header || envelope || tag`, the payload appended to the buffer by `write_payload`
@@ -748,7 +784,7 @@ impl Sealer {
         flags: u8,
         nonce: &[u8],
         write_payload: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
-    ) -> Result<String, Error> {
+    ) -> Result<Vec<u8>, Error> {
         let inner = &*self.inner;
         let mode = inner.mode;
         let mut buf = Vec::with_capacity(mode.overhead().saturating_add(256));
@@ -797,7 +833,7 @@ impl Sealer {
                 buf.extend_from_slice(&tag);
             }
         }
-        Ok(URL_SAFE_NO_PAD.encode_to_string(&buf))
+        Ok(buf)
     }
 
     /// The HMAC input `PAE[label, header, envelope, name, purpose]` as the slices fed in order

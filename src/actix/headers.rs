@@ -1,6 +1,8 @@
 //! actix-web's header map (on `http` 0.2) as the manager sees it: the one translation the
 //! request protocol needs on the response side.
 
+use std::borrow::Cow;
+
 use actix_web::http::header::{
     HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL, SET_COOKIE, VARY,
 };
@@ -15,9 +17,16 @@ impl ResponseHeaders for HeaderMap {
             .collect()
     }
 
-    fn set_header(&mut self, name: ResponseHeader, value: String) {
-        if let Some((name, value)) = actix_header(name, value) {
-            self.insert(name, value);
+    fn set_header(&mut self, name: ResponseHeader, value: Cow<'static, str>) {
+        let value = match value {
+            Cow::Borrowed(constant) => Ok(HeaderValue::from_static(constant)),
+            Cow::Owned(text) => HeaderValue::try_from(text),
+        };
+        match value {
+            Ok(value) => {
+                self.insert(actix_name(name), value);
+            }
+            Err(_) => invalid_value(name),
         }
     }
 
