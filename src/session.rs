@@ -90,8 +90,18 @@ impl Serialize for SessionId {
 
 impl<'de> Deserialize<'de> for SessionId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        SessionId::parse(&s).ok_or_else(|| serde::de::Error::custom("invalid session id"))
+        // A visitor of `&str`, borrowed or not: serde's `Cow<str>` would copy it into a String.
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = SessionId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a session id: 22 base64url characters")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SessionId, E> {
+                SessionId::parse(s).ok_or_else(|| E::custom("invalid session id"))
+            }
+        }
+        d.deserialize_str(IdVisitor)
     }
 }
 
