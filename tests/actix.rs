@@ -61,21 +61,16 @@ use http_suite::{bare_client, browser, clock, ring, send, RunningServer, ServerC
 /// them. The suite's clients keep pooled connections open while they stop the server.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 1;
 
-/// The demo's session middleware for `config`, exactly as the example's `main` builds it (plus
-/// the injected clock and the optional lifetime).
+/// The demo's session middleware for `config`, exactly as the example's `main` builds it, plus
+/// what the case asks for.
 fn demo_middleware(config: ServerConfig) -> SessionMiddleware {
-    let mut builder = demo::configure(SessionMiddleware::builder(config.ring), config.secure)
-        .with_clock(config.clock);
-    if let Some(lifetime) = config.lifetime {
-        builder = builder.with_lifetime(lifetime);
-    }
-    if let Some(chunks) = config.chunking {
-        builder = builder.with_chunking(Some(sealed_session::Chunking::new(chunks)));
-    }
-    if let Some(revocation) = config.revocation {
-        builder = builder.with_revocation(revocation);
-    }
-    builder.build().expect("the demo's session middleware")
+    let demo = demo::configure(
+        SessionMiddleware::builder(config.ring.clone()),
+        config.secure,
+    );
+    http_suite::with_case_settings(demo, config)
+        .build()
+        .expect("the demo's session middleware")
 }
 
 /// The suite's probe routes ("Probe routes" in `http_suite`).

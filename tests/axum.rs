@@ -45,21 +45,13 @@ mod demo;
 
 use http_suite::{RunningServer, ServerConfig};
 
-/// The demo's session layer for `config`, exactly as the example's `main` builds it (plus the
-/// injected clock and the optional lifetime).
+/// The demo's session layer for `config`, exactly as the example's `main` builds it, plus what
+/// the case asks for.
 fn demo_layer(config: ServerConfig) -> SessionLayer {
-    let mut builder =
-        demo::configure(SessionLayer::builder(config.ring), config.secure).with_clock(config.clock);
-    if let Some(lifetime) = config.lifetime {
-        builder = builder.with_lifetime(lifetime);
-    }
-    if let Some(chunks) = config.chunking {
-        builder = builder.with_chunking(Some(sealed_session::Chunking::new(chunks)));
-    }
-    if let Some(revocation) = config.revocation {
-        builder = builder.with_revocation(revocation);
-    }
-    builder.build().expect("the demo's session layer")
+    let demo = demo::configure(SessionLayer::builder(config.ring.clone()), config.secure);
+    http_suite::with_case_settings(demo, config)
+        .build()
+        .expect("the demo's session layer")
 }
 
 /// The suite's probe routes ("Probe routes" in `http_suite`), without a layer.

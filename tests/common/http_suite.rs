@@ -10,9 +10,11 @@
 //! mod http_suite;                      // must be named `http_suite`, at the crate root
 //!
 //! async fn start_myframework(config: http_suite::ServerConfig) -> http_suite::RunningServer {
-//!     // build the demo app with `demo::configure(builder, config.secure)`,
-//!     // `.with_clock(config.clock)` and, if set, `.with_lifetime(config.lifetime)`;
-//!     // serve it on 127.0.0.1:0; return RunningServer::new(local_addr, stop_closure)
+//!     // build the session layer with
+//!     // `http_suite::with_case_settings(demo::configure(builder, config.secure), config)`;
+//!     // serve the demo routes and the probe routes under it (or, when `config.session_layer`
+//!     // is false, the probe routes alone without it) on 127.0.0.1:0;
+//!     // return RunningServer::new(local_addr, stop_closure)
 //! }
 //!
 //! http_suite!(start_myframework);      // one #[tokio::test] per case, named after the case
@@ -93,7 +95,10 @@ use cookie::{Cookie, Expiration, SameSite};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use sealed_session::revocation::{MemoryRevocations, Revocation};
-use sealed_session::{Key, KeyId, KeyRing, ManualClock, Session, SessionId, UnixTime};
+use sealed_session::{
+    Chunking, Key, KeyId, KeyRing, ManualClock, Session, SessionBuilder, SessionId, SessionManager,
+    UnixTime,
+};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +189,25 @@ pub const EXTRACTED: &str = "extracted";
 /// opened it on its own, which it must not do for a route that never asks.
 pub fn untouched_body(session: Option<&Session>) -> Option<String> {
     session.map(|s| format!("ok loaded={}", s.is_loaded()))
+}
+
+/// What `config` asks for beyond the demo's own settings (the clock, and the lifetime, chunking
+/// and revocation when set), on a builder `demo::configure` already set up.
+pub fn with_case_settings<T: From<SessionManager>>(
+    demo: SessionBuilder<T>,
+    config: ServerConfig,
+) -> SessionBuilder<T> {
+    let mut builder = demo.with_clock(config.clock);
+    if let Some(lifetime) = config.lifetime {
+        builder = builder.with_lifetime(lifetime);
+    }
+    if let Some(chunks) = config.chunking {
+        builder = builder.with_chunking(Some(Chunking::new(chunks)));
+    }
+    if let Some(revocation) = config.revocation {
+        builder = builder.with_revocation(revocation);
+    }
+    builder
 }
 
 /// A server a start function has started: its base URL and how to stop it.
