@@ -1,15 +1,10 @@
 //! The HTTP contract suite (`tests/common/http_suite.rs`) against the actix-web demo app
-//! (`examples/actix_app.rs`, its `routes`), served by a real `HttpServer` (one worker, on its own
+//! (`examples/actix_app.rs`, its `routes`) plus the suite's two probe routes, served by a real `HttpServer` (one worker, on its own
 //! thread and actix `System`) on an ephemeral port of 127.0.0.1 and driven by reqwest, plus the
 //! checks only the actix-web adapter has:
 //!
-//! - opaque errors: the `Session` extractor without `SessionMiddleware` is a `500` with an empty
-//!   body, and so is a response whose session no longer fits its cookie (a handler that grew it
-//!   without `ensure_fits`), with no `Set-Cookie` and the client's previous session left intact;
-//! - laziness: a route under the middleware that never touches the session sends no `Set-Cookie`,
-//!   even for a garbage cookie (which a route touching the session would delete);
 //! - `SessionExt`: `HttpRequest::session()` and `ServiceRequest::session()` reach the very session
-//!   the extractor gives the handler;
+//!   the extractor gives the handler, and find none without the middleware;
 //! - attributes actix's own cookie type cannot always express: `SameSite=None`, `Secure`,
 //!   `Partitioned`, `HttpOnly` and `Path=/` on the issued cookie and on the deletion cookie
 //!   (through `actix_web::test`, since reqwest's cookie store never sends a Secure cookie over
@@ -60,36 +55,55 @@ mod app;
 )]
 mod demo;
 
-use http_suite::{
-    bare_client, browser, clock, ring, send, send_raw, session_pair, with_cookie, RunningServer,
-    ServerConfig,
-};
+use http_suite::{bare_client, browser, clock, ring, send, RunningServer, ServerConfig};
 
 /// How long a graceful stop may wait for open (keep-alive) connections before the worker drops
 /// them. The suite's clients keep pooled connections open while they stop the server.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 1;
 
-/// The demo's session middleware for `config`, exactly as the example's `main` builds it (plus
-/// the injected clock and the optional lifetime).
+/// The demo's session middleware for `config`, exactly as the example's `main` builds it, plus
+/// what the case asks for.
 fn demo_middleware(config: ServerConfig) -> SessionMiddleware {
-    let mut builder = demo::configure(SessionMiddleware::builder(config.ring), config.secure)
-        .with_clock(config.clock);
-    if let Some(lifetime) = config.lifetime {
-        builder = builder.with_lifetime(lifetime);
-    }
-    if let Some(chunks) = config.chunking {
-        builder = builder.with_chunking(Some(sealed_session::Chunking::new(chunks)));
-    }
-    if let Some(revocation) = config.revocation {
-        builder = builder.with_revocation(revocation);
-    }
-    builder.build().expect("the demo's session middleware")
+    let demo = demo::configure(
+        SessionMiddleware::builder(config.ring.clone()),
+        config.secure,
+    );
+    http_suite::with_case_settings(demo, config)
+        .build()
+        .expect("the demo's session middleware")
 }
 
-/// The suite's start function for actix-web: the example's routes under the demo middleware.
+/// The suite's probe routes ("Probe routes" in `http_suite`).
+fn probes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        http_suite::PROBE_UNTOUCHED,
+        web::get().to(|request: HttpRequest| async move {
+            match http_suite::untouched_body(request.extensions().get::<Session>()) {
+                Some(body) => HttpResponse::Ok().body(body),
+                None => HttpResponse::NotImplemented().finish(),
+            }
+        }),
+    )
+    .route(
+        http_suite::PROBE_EXTRACT,
+        web::get().to(|_: Session| async { http_suite::EXTRACTED }),
+    );
+}
+
+/// The suite's start function for actix-web: the example's routes and the probes under the demo
+/// middleware, or the probes alone without it.
 async fn start_actix(config: ServerConfig) -> RunningServer {
+    if !config.session_layer {
+        return serve(|| App::new().configure(probes)).await;
+    }
     let middleware = demo_middleware(config);
-    serve(move || App::new().wrap(middleware.clone()).configure(app::routes)).await
+    serve(move || {
+        App::new()
+            .wrap(middleware.clone())
+            .configure(app::routes)
+            .configure(probes)
+    })
+    .await
 }
 
 /// Serve the app `factory` builds on 127.0.0.1:0 with one worker, on a thread of its own running
@@ -156,36 +170,6 @@ http_suite!(start_actix);
 // actix-only checks
 // ---------------------------------------------------------------------------------------------
 
-/// A route under the middleware that never touches the session. It answers `200` only when the
-/// middleware did run (the session is in the request's extensions), with whether the session was
-/// opened (`is_loaded` never opens; without any cookie there is nothing to open, so it is `true`).
-async fn health(request: HttpRequest) -> HttpResponse {
-    match request.extensions().get::<Session>() {
-        Some(session) => HttpResponse::Ok().body(format!("ok loaded={}", session.is_loaded())),
-        None => HttpResponse::NotImplemented().finish(),
-    }
-}
-
-/// Stores a user.
-async fn set_user(session: Session) -> &'static str {
-    session.insert("user", &"ann").expect("insert");
-    "ok"
-}
-
-/// Reads the user.
-async fn whoami(session: Session) -> web::Json<Option<String>> {
-    web::Json(session.get::<String>("user").ok().flatten())
-}
-
-/// Grows the session past one cookie WITHOUT `ensure_fits`: the middleware must answer an opaque
-/// 500.
-async fn grow(session: Session) -> &'static str {
-    session
-        .insert("big", &"x".repeat(10 * 1024))
-        .expect("insert");
-    "grown: this text must not reach the client"
-}
-
 /// Writes through the extractor and reads through `HttpRequest::session()`, then the other way
 /// round, and reads what `mark_from_middleware` stored through `ServiceRequest::session()`.
 async fn both_handles(session: Session, request: HttpRequest) -> web::Json<serde_json::Value> {
@@ -219,40 +203,19 @@ async fn has_session(request: HttpRequest) -> String {
 
 /// A small app of its own, for the actix-only checks.
 fn test_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/set", web::get().to(set_user))
-        .route("/whoami", web::get().to(whoami))
-        .route("/grow", web::get().to(grow))
-        .route("/both", web::get().to(both_handles))
+    cfg.route("/both", web::get().to(both_handles))
         .route("/read-both", web::get().to(read_both))
         .route("/has-session", web::get().to(has_session));
 }
 
-/// The test app under the demo's middleware (plain http, cookie `session`).
-async fn start_test_app() -> RunningServer {
-    let clock = clock();
-    let middleware = demo_middleware(ServerConfig::new(ring(), &clock));
-    serve(move || App::new().wrap(middleware.clone()).configure(test_routes)).await
-}
-
+/// `HttpRequest::session()` without the middleware finds nothing, and is no error (the `Session`
+/// extractor's opaque `500` there is the suite's `extractor_without_layer_is_opaque_500`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn extractor_without_middleware_is_opaque_500() {
+async fn session_ext_without_middleware_finds_nothing() {
     http_suite::init_tracing();
     let server = serve(|| App::new().configure(test_routes)).await;
     let c = bare_client();
 
-    for cookie in [None, Some(session_pair("anything"))] {
-        let mut request = c.get(server.url("/whoami"));
-        if let Some(cookie) = &cookie {
-            request = with_cookie(request, cookie);
-        }
-        let r = send_raw(format!("no middleware, cookie {cookie:?}"), request).await;
-        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.what);
-        assert!(r.body.is_empty(), "{}: body {:?}", r.what, r.text());
-        r.expect_no_set_cookie();
-    }
-
-    // SessionExt finds nothing either (and the request is not an error).
     let r = send(
         "has-session, no middleware",
         c.get(server.url("/has-session")),
@@ -261,62 +224,6 @@ async fn extractor_without_middleware_is_opaque_500() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.what);
     assert_eq!(r.text(), "session=false", "{}", r.what);
     r.expect_no_set_cookie();
-
-    server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_session_at_response_time_is_opaque_500() {
-    http_suite::init_tracing();
-    let server = start_test_app().await;
-    let b = browser();
-
-    let r = send("set", b.get(server.url("/set"))).await;
-    assert_eq!(r.status, StatusCode::OK);
-    r.expect_issued();
-
-    let r = send_raw("grow 10 KB", b.get(server.url("/grow"))).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.what);
-    assert!(r.body.is_empty(), "{}: body {:?}", r.what, r.text());
-    r.expect_no_set_cookie();
-
-    // No broken cookie was sent, so the previous session is intact.
-    let r = send("whoami after the 500", b.get(server.url("/whoami"))).await;
-    r.expect_json(StatusCode::OK, &json!("ann"));
-    r.expect_no_set_cookie();
-
-    server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn untouched_session_sends_no_cookie() {
-    http_suite::init_tracing();
-    let server = start_test_app().await;
-    let c = bare_client();
-
-    let r = send("health, no cookie", c.get(server.url("/health"))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
-    assert_eq!(r.text(), "ok loaded=true", "{}", r.what);
-    r.expect_no_set_cookie();
-
-    // A garbage cookie is never even opened (so never refused, so never deleted).
-    let r = send(
-        "health, garbage cookie",
-        with_cookie(c.get(server.url("/health")), &session_pair("!!!garbage!!!")),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
-    assert_eq!(r.text(), "ok loaded=false", "{}", r.what);
-    r.expect_no_set_cookie();
-
-    // The same garbage cookie on a route that reads the session is refused and deleted.
-    let r = send(
-        "whoami, garbage cookie",
-        with_cookie(c.get(server.url("/whoami")), &session_pair("!!!garbage!!!")),
-    )
-    .await;
-    r.expect_json(StatusCode::OK, &json!(null));
-    r.expect_deletion();
 
     server.stop().await;
 }

@@ -1,13 +1,15 @@
 //! The cache's behaviour suite, run against every store and both APIs: the in-memory store through
 //! the async and the blocking API (tests/cache.rs), and Redis, sealed and unsealed, through the
 //! async API, the only one it has (tests/redis.rs). What only the in-memory store has (the byte
-//! bound, re-entrancy on one thread, blocking callers on threads, panicking creators) stays in
-//! tests/cache.rs.
+//! bound, re-entrancy on one thread, sync and async callers of one creation, panicking creators)
+//! stays in tests/cache.rs.
 //!
 //! A store is plugged in with a [`Factory`], which builds a fresh, isolated cache per call (Redis:
 //! a new key prefix), and [`cache_suite!`] expands to one `#[tokio::test]` per case. Cases that
-//! read the same through either API take an [`Api`] and call the cache through [`Ns`]; cases
-//! about futures (cancellation, `Send`, async creators awaiting other tasks) are async only.
+//! read the same through either API take an [`Api`] and call the cache through [`Ns`]; the
+//! concurrent callers of single flight and stale serving are started by
+//! [`Ns::spawn_get_or_create`], tasks through the async API and threads through the blocking one.
+//! Only the cases about futures (cancellation, `Send`, async memoize) are async only.
 //!
 //! Time is a [`ManualCacheClock`]: nothing sleeps. A shared store keeps the logical lifetimes
 //! inside its entries and uses its own expiry (TTL plus grace, in real time) only as a backstop,
@@ -25,7 +27,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -247,6 +249,85 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Drive> Ns<K, V, S> {
     }
 }
 
+impl<K, V, S> Clone for Ns<K, V, S> {
+    fn clone(&self) -> Self {
+        Ns {
+            inner: self.inner.clone(),
+            api: self.api,
+        }
+    }
+}
+
+impl<K, V, S> Ns<K, V, S>
+where
+    K: CacheKey + Send + Sync + 'static,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+    S: Drive + Send + Sync + 'static,
+{
+    /// `get_or_create` by another caller, running beside the case: a task of its own through the
+    /// async API, a thread of its own through the blocking one (a blocking caller waits by
+    /// blocking its thread, so it cannot share the case's). Its creator first waits until
+    /// `ready` holds, then returns what `create` gives. Await the result; a caller that panicked
+    /// fails the case there. A thread is never joined, so a caller that hangs fails the case
+    /// through [`within`] instead of hanging it.
+    pub fn spawn_get_or_create<E: Send + Sync + 'static>(
+        &self,
+        key: K,
+        ready: impl Fn() -> bool + Send + Sync + 'static,
+        create: impl FnOnce() -> Result<V, E> + Send + 'static,
+    ) -> impl Future<Output = Result<V, CreateError<E>>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let inner = self.inner.clone();
+        match self.api {
+            Api::Blocking => {
+                std::thread::spawn(move || {
+                    let ns =
+                        S::blocking(&inner).expect("only the in-memory store has the blocking API");
+                    let result = ns.get_or_create(&key, move || {
+                        blocking_wait_until("the creator's go-ahead", ready);
+                        create()
+                    });
+                    let _ = tx.send(result);
+                });
+            }
+            Api::Async => {
+                tokio::spawn(async move {
+                    let result = inner
+                        .get_or_create_async(&key, move || async move {
+                            wait_until("the creator's go-ahead", ready).await;
+                            create()
+                        })
+                        .await;
+                    let _ = tx.send(result);
+                });
+            }
+        }
+        async move { rx.await.expect("the spawned caller panicked") }
+    }
+}
+
+/// Holds a spawned creator until the case opens it.
+#[derive(Clone, Debug, Default)]
+pub struct Gate(Arc<AtomicBool>);
+
+impl Gate {
+    /// Let the creator through.
+    pub fn open(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// The condition a creator waits on ([`Ns::spawn_get_or_create`]'s `ready`).
+    pub fn opened(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let open = Arc::clone(&self.0);
+        move || open.load(Ordering::SeqCst)
+    }
+}
+
+/// A creator's `ready` that holds at once.
+pub fn at_once() -> bool {
+    true
+}
+
 pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -305,57 +386,43 @@ pub fn promptly<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 's
 /// One `#[tokio::test]` per case, against the factory `$factory` (an expression giving an
 /// `Option` of a [`Factory`]: `None` skips). `cache_suite!(factory)` runs every case through the
 /// async API; `cache_suite!(factory, blocking)` runs the cases that read the same through either
-/// API through the blocking one (the in-memory store only).
+/// API through the blocking one (the in-memory store only): all but the three about futures.
 #[macro_export]
 macro_rules! cache_suite {
     ($factory:expr) => {
-        $crate::cache_suite!(@cases $factory, cache_suite::Api::Async;
-            expiry_is_decided_by_the_injected_clock,
-            per_entry_and_per_namespace_ttls_override_the_default,
-            past_the_grace_period_a_value_is_dead,
-            without_grace_an_expired_value_is_never_served,
-            clearing_a_namespace_touches_no_other_namespace_or_cache,
-            invalidate_removes_one_key,
-            structured_keys_never_collide_like_joined_strings,
-            namespaces_with_the_same_keys_are_separate,
-            the_toggle_is_honoured_mid_run,
-            while_disabled_reads_miss_and_writes_do_not_resurface_later,
-            a_value_created_while_the_toggle_flips_off_is_not_stored,
-            every_lookup_counts_once,
-            an_entry_of_another_type_is_a_miss_and_is_replaced,
-            sealed_entries_round_trip,
-            debug_output_holds_no_keys_values_or_secrets,
-            expiry_matches_a_model,
-        );
+        $crate::cache_suite!(@either_api $factory, cache_suite::Api::Async);
         $crate::cache_suite!(@async_cases $factory;
-            within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once,
-            a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable,
-            a_creation_in_progress_does_not_repopulate_a_cleared_namespace,
-            sixty_four_tasks_on_one_cold_key_make_one_creation,
-            a_failing_creator_runs_once_and_every_waiting_task_gets_its_error,
             a_cancelled_creator_hands_the_key_to_a_waiting_task,
             the_future_is_send,
-            values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters,
-            sealed_waiters_open_the_shared_entry,
             memoize_works_with_async_functions,
         );
     };
     ($factory:expr, blocking) => {
-        $crate::cache_suite!(@cases $factory, cache_suite::Api::Blocking;
+        $crate::cache_suite!(@either_api $factory, cache_suite::Api::Blocking);
+    };
+    (@either_api $factory:expr, $api:expr) => {
+        $crate::cache_suite!(@cases $factory, $api;
             expiry_is_decided_by_the_injected_clock,
             per_entry_and_per_namespace_ttls_override_the_default,
+            within_grace_one_caller_refreshes_and_the_others_get_the_stale_value_at_once,
             past_the_grace_period_a_value_is_dead,
             without_grace_an_expired_value_is_never_served,
+            a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable,
             clearing_a_namespace_touches_no_other_namespace_or_cache,
             invalidate_removes_one_key,
             structured_keys_never_collide_like_joined_strings,
             namespaces_with_the_same_keys_are_separate,
+            a_creation_in_progress_does_not_repopulate_a_cleared_namespace,
+            sixty_four_callers_on_one_cold_key_make_one_creation,
+            a_failing_creator_runs_once_and_every_waiter_gets_its_error,
             the_toggle_is_honoured_mid_run,
             while_disabled_reads_miss_and_writes_do_not_resurface_later,
             a_value_created_while_the_toggle_flips_off_is_not_stored,
             every_lookup_counts_once,
+            values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters,
             an_entry_of_another_type_is_a_miss_and_is_replaced,
             sealed_entries_round_trip,
+            sealed_waiters_open_the_shared_entry,
             debug_output_holds_no_keys_values_or_secrets,
             expiry_matches_a_model,
         );
@@ -442,43 +509,25 @@ pub async fn within_grace_one_caller_refreshes_and_the_others_get_the_stale_valu
     F: Factory,
 >(
     f: &F,
+    api: Api,
 ) {
     let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
-    let ns = cache.namespace::<u32, String>("pages");
-    ns.insert_async(&1, &"old".to_string()).await.unwrap();
+    let ns = namespace::<u32, String, _>(&cache, api, "pages");
+    ns.insert(&1, &"old".to_string()).await.unwrap();
     clock.advance(75 * SECOND);
-    let (go, wait) = tokio::sync::oneshot::channel::<()>();
-    let refresher = {
-        let ns = ns.clone();
-        tokio::spawn(async move {
-            ns.get_or_create_async(&1, || async move {
-                wait.await.unwrap();
-                ok("new".to_string())
-            })
-            .await
-        })
-    };
+    let go = Gate::default();
+    let refresher = ns.spawn_get_or_create(1, go.opened(), || ok("new".to_string()));
     wait_until("the refresh to start", || stats(&cache).creations == 1).await;
     for _ in 0..5 {
-        let value = within(
-            "a stale serve",
-            ns.get_or_create_async(&1, || async {
-                panic!("only one caller refreshes");
-                #[allow(unreachable_code)]
-                ok(String::new())
-            }),
-        )
-        .await;
-        assert_eq!(value.unwrap(), "old");
+        let stale = ns.spawn_get_or_create(1, at_once, || -> Result<String, Boom> {
+            panic!("only one caller refreshes")
+        });
+        assert_eq!(within("a stale serve", stale).await.unwrap(), "old");
     }
-    assert_eq!(
-        ns.get_async(&1).await,
-        None,
-        "get never serves a stale value"
-    );
-    go.send(()).unwrap();
-    assert_eq!(refresher.await.unwrap().unwrap(), "new");
-    assert_eq!(ns.get_async(&1).await.as_deref(), Some("new"));
+    assert_eq!(ns.get(&1).await, None, "get never serves a stale value");
+    go.open();
+    assert_eq!(within("the refresh", refresher).await.unwrap(), "new");
+    assert_eq!(ns.get(&1).await.as_deref(), Some("new"));
     let s = stats(&cache);
     assert_eq!((s.stale_serves, s.creations), (5, 1), "{s:?}");
 }
@@ -505,37 +554,26 @@ pub async fn without_grace_an_expired_value_is_never_served<F: Factory>(f: &F, a
 
 pub async fn a_failed_refresh_reports_its_error_and_the_stale_value_stays_servable<F: Factory>(
     f: &F,
+    api: Api,
 ) {
     let (cache, clock) = manual(f, 60 * SECOND, 30 * SECOND).await;
-    let ns = cache.namespace::<u32, String>("pages");
-    ns.insert_async(&1, &"old".to_string()).await.unwrap();
+    let ns = namespace::<u32, String, _>(&cache, api, "pages");
+    ns.insert(&1, &"old".to_string()).await.unwrap();
     clock.advance(70 * SECOND);
-    let failed = ns
-        .get_or_create_async(&1, || async { Err::<String, _>(Boom(1)) })
-        .await;
+    let failed = ns.get_or_create(&1, || Err::<String, _>(Boom(1))).await;
     assert!(matches!(failed, Err(CreateError::Create(e)) if e.0 == 1));
-    let (go, wait) = tokio::sync::oneshot::channel::<()>();
-    let refresher = {
-        let ns = ns.clone();
-        tokio::spawn(async move {
-            ns.get_or_create_async(&1, || async move {
-                wait.await.unwrap();
-                ok("new".to_string())
-            })
-            .await
-        })
-    };
+    // The error is not cached: the next caller refreshes again, and while it does, the stale
+    // value is still served to the others.
+    let go = Gate::default();
+    let refresher = ns.spawn_get_or_create(1, go.opened(), || ok("new".to_string()));
     wait_until("the second refresh", || stats(&cache).creations == 2).await;
-    let during = within(
-        "a stale serve",
-        ns.get_or_create_async(&1, || async { Err::<String, _>(Boom(99)) }),
-    )
-    .await;
-    assert_eq!(during.unwrap(), "old");
-    go.send(()).unwrap();
-    assert_eq!(refresher.await.unwrap().unwrap(), "new");
+    let during = ns.spawn_get_or_create(1, at_once, || Err::<String, _>(Boom(99)));
+    assert_eq!(within("a stale serve", during).await.unwrap(), "old");
+    go.open();
+    assert_eq!(within("the refresh", refresher).await.unwrap(), "new");
+    // The refreshed value has a full lifetime from the refresh.
     clock.advance(59 * SECOND);
-    assert_eq!(ns.get_async(&1).await.as_deref(), Some("new"));
+    assert_eq!(ns.get(&1).await.as_deref(), Some("new"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,18 +647,21 @@ pub async fn namespaces_with_the_same_keys_are_separate<F: Factory>(f: &F, api: 
     assert_eq!(a.get(&1).await.as_deref(), Some("a"));
 }
 
-pub async fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace<F: Factory>(f: &F) {
+pub async fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace<F: Factory>(
+    f: &F,
+    api: Api,
+) {
     let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
-    let ns = cache.namespace::<u32, u32>("n");
-    let value = ns
-        .get_or_create_async(&1, || async {
-            ns.clear_async().await.unwrap(); // as if another caller cleared while this one ran
-            ok(1)
-        })
-        .await;
+    let ns = namespace::<u32, u32, _>(&cache, api, "n");
+    let go = Gate::default();
+    let creator = ns.spawn_get_or_create(1, go.opened(), || ok(1));
+    wait_until("the creation to start", || stats(&cache).creations == 1).await;
+    ns.clear().await;
+    go.open();
+    let value = within("the creation", creator).await;
     assert_eq!(value.unwrap(), 1, "the caller still gets what it created");
     assert_eq!(
-        ns.get_async(&1).await,
+        ns.get(&1).await,
         None,
         "but the cleared namespace stays empty"
     );
@@ -630,69 +671,68 @@ pub async fn a_creation_in_progress_does_not_repopulate_a_cleared_namespace<F: F
 // Single-flight
 // ---------------------------------------------------------------------------------------------
 
-pub async fn sixty_four_tasks_on_one_cold_key_make_one_creation<F: Factory>(f: &F) {
+pub async fn sixty_four_callers_on_one_cold_key_make_one_creation<F: Factory>(f: &F, api: Api) {
     let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
-    let ns = cache.namespace::<String, Profile>("users");
+    let ns = namespace::<String, Profile, _>(&cache, api, "users");
     let runs = Arc::new(AtomicU32::new(0));
-    let tasks: Vec<_> = (0..64)
+    let callers: Vec<_> = (0..64)
         .map(|_| {
-            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
-            tokio::spawn(async move {
-                let key = "cold".to_string();
-                ns.get_or_create_async(&key, || async {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    wait_until("63 waiters", || stats(&cache).coalesced == 63).await;
-                    ok(profile(7))
-                })
-                .await
+            let (cache, runs) = (cache.clone(), Arc::clone(&runs));
+            // The creator holds the creation until the 63 others are waiting on it.
+            let all_waiting = move || stats(&cache).coalesced == 63;
+            ns.spawn_get_or_create("cold".to_string(), all_waiting, move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                ok(profile(7))
             })
         })
         .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), profile(7));
+    for caller in callers {
+        assert_eq!(within("a caller", caller).await.unwrap(), profile(7));
     }
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     let s = stats(&cache);
     assert_eq!((s.creations, s.coalesced, s.misses), (1, 63, 64), "{s:?}");
-    assert_eq!(ns.get_async(&"cold".to_string()).await, Some(profile(7)));
+    assert_eq!(ns.get(&"cold".to_string()).await, Some(profile(7)));
 }
 
-pub async fn a_failing_creator_runs_once_and_every_waiting_task_gets_its_error<F: Factory>(f: &F) {
+pub async fn a_failing_creator_runs_once_and_every_waiter_gets_its_error<F: Factory>(
+    f: &F,
+    api: Api,
+) {
     let (cache, _) = manual(f, 60 * SECOND, Duration::ZERO).await;
-    let ns = cache.namespace::<u32, Profile>("users");
+    let ns = namespace::<u32, Profile, _>(&cache, api, "users");
     let runs = Arc::new(AtomicU32::new(0));
-    let tasks: Vec<_> = (0..64)
+    let callers: Vec<_> = (0..64)
         .map(|_| {
-            let (ns, cache, runs) = (ns.clone(), cache.clone(), Arc::clone(&runs));
-            tokio::spawn(async move {
-                ns.get_or_create_async(&9, || async {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    wait_until("63 waiters", || stats(&cache).coalesced == 63).await;
-                    Err::<Profile, _>(Boom(9))
-                })
-                .await
+            let (cache, runs) = (cache.clone(), Arc::clone(&runs));
+            let all_waiting = move || stats(&cache).coalesced == 63;
+            ns.spawn_get_or_create(9, all_waiting, move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Err::<Profile, _>(Boom(9))
             })
         })
         .collect();
     let mut errors = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
+    for caller in callers {
+        match within("a caller", caller).await {
             Err(CreateError::Create(e)) => errors.push(e),
             other => panic!("expected the creator's error, got {other:?}"),
         }
     }
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(errors.len(), 64);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "Beaker ran it once per waiter"
+    );
     assert!(errors
         .iter()
         .all(|e| Arc::ptr_eq(e, &errors[0]) && e.0 == 9));
     let s = stats(&cache);
     assert_eq!((s.creations, s.create_errors), (1, 1), "{s:?}");
     // The error is not cached, and the creation lock was released: the next call creates.
-    let next = within(
-        "the next creation",
-        ns.get_or_create_async(&9, || async { ok(profile(9)) }),
-    );
-    assert_eq!(next.await.unwrap(), profile(9));
+    let next = ns.spawn_get_or_create(9, at_once, || ok(profile(9)));
+    assert_eq!(within("the next creation", next).await.unwrap(), profile(9));
 }
 
 pub async fn a_cancelled_creator_hands_the_key_to_a_waiting_task<F: Factory>(f: &F) {
@@ -846,39 +886,36 @@ pub async fn every_lookup_counts_once<F: Factory>(f: &F, api: Api) {
 
 pub async fn values_over_the_codec_limit_are_errors_for_the_creator_and_its_waiters<F: Factory>(
     f: &F,
+    api: Api,
 ) {
     let mut spec = Spec::new(60 * SECOND, Duration::ZERO);
     spec.codec = Some(Codec::new().with_max_bytes(32));
     let cache = f.cache(spec).await;
-    let ns = cache.namespace::<u32, String>("n");
+    let ns = namespace::<u32, String, _>(&cache, api, "n");
     let long = "x".repeat(100);
     assert_eq!(
-        ns.insert_async(&1, &long).await.unwrap_err().kind(),
+        ns.insert(&1, &long).await.unwrap_err().kind(),
         ErrorKind::PayloadTooLarge
     );
-    let tasks: Vec<_> = (0..4)
+    let callers: Vec<_> = (0..4)
         .map(|_| {
-            let (ns, cache, long) = (ns.clone(), cache.clone(), long.clone());
-            tokio::spawn(async move {
-                ns.get_or_create_async(&1, || async {
-                    wait_until("3 waiters", || stats(&cache).coalesced == 3).await;
-                    ok(long)
-                })
-                .await
-            })
+            let (cache, long) = (cache.clone(), long.clone());
+            let all_waiting = move || stats(&cache).coalesced == 3;
+            ns.spawn_get_or_create(1, all_waiting, move || ok(long))
         })
         .collect();
-    for task in tasks {
-        match task.await.unwrap() {
+    for caller in callers {
+        match within("a caller", caller).await {
             Err(CreateError::Codec(e)) => assert_eq!(e.kind(), ErrorKind::PayloadTooLarge),
             other => panic!("expected a codec error, got {other:?}"),
         }
     }
     assert_eq!(stats(&cache).creations, 1);
-    let odd = cache.namespace::<BTreeMap<Vec<u8>, u8>, u8>("odd");
+    // A key that JSON cannot represent is refused too (a map with non-string keys).
+    let odd = namespace::<BTreeMap<Vec<u8>, u8>, u8, _>(&cache, api, "odd");
     let key = BTreeMap::from([(vec![1], 1)]);
     assert_eq!(
-        odd.insert_async(&key, &1).await.unwrap_err().kind(),
+        odd.insert(&key, &1).await.unwrap_err().kind(),
         ErrorKind::Codec
     );
 }
@@ -917,25 +954,20 @@ pub async fn sealed_entries_round_trip<F: Factory>(f: &F, api: Api) {
     assert_eq!(stats(&cache).decode_failures, 0);
 }
 
-pub async fn sealed_waiters_open_the_shared_entry<F: Factory>(f: &F) {
+pub async fn sealed_waiters_open_the_shared_entry<F: Factory>(f: &F, api: Api) {
     let mut spec = Spec::new(60 * SECOND, Duration::ZERO);
     spec.ring = Some(KeyRing::generate());
     let cache = f.cache(spec).await;
-    let ns = cache.namespace::<u32, Profile>("n");
-    let tasks: Vec<_> = (0..8)
+    let ns = namespace::<u32, Profile, _>(&cache, api, "n");
+    let callers: Vec<_> = (0..8)
         .map(|_| {
-            let (ns, cache) = (ns.clone(), cache.clone());
-            tokio::spawn(async move {
-                ns.get_or_create_async(&1, || async {
-                    wait_until("7 waiters", || stats(&cache).coalesced == 7).await;
-                    ok(profile(3))
-                })
-                .await
-            })
+            let cache = cache.clone();
+            let all_waiting = move || stats(&cache).coalesced == 7;
+            ns.spawn_get_or_create(1, all_waiting, || ok(profile(3)))
         })
         .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), profile(3));
+    for caller in callers {
+        assert_eq!(within("a caller", caller).await.unwrap(), profile(3));
     }
 }
 

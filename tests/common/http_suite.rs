@@ -10,9 +10,11 @@
 //! mod http_suite;                      // must be named `http_suite`, at the crate root
 //!
 //! async fn start_myframework(config: http_suite::ServerConfig) -> http_suite::RunningServer {
-//!     // build the demo app with `demo::configure(builder, config.secure)`,
-//!     // `.with_clock(config.clock)` and, if set, `.with_lifetime(config.lifetime)`;
-//!     // serve it on 127.0.0.1:0; return RunningServer::new(local_addr, stop_closure)
+//!     // build the session layer with
+//!     // `http_suite::with_case_settings(demo::configure(builder, config.secure), config)`;
+//!     // serve the demo routes and the probe routes under it (or, when `config.session_layer`
+//!     // is false, the probe routes alone without it) on 127.0.0.1:0;
+//!     // return RunningServer::new(local_addr, stop_closure)
 //! }
 //!
 //! http_suite!(start_myframework);      // one #[tokio::test] per case, named after the case
@@ -50,6 +52,24 @@
 //! logout).
 //! (Those need the routes `/api/greeting`, which marks its answer `Cache-Control: public`, and
 //! [`ServerConfig::chunking`] and [`ServerConfig::revocation`] applied by the start function.)
+//! And the adapters' own edges, once written in each adapter's test file:
+//! `extractor_without_layer_is_opaque_500` and `untouched_session_sends_no_cookie` (they need the
+//! probe routes and [`ServerConfig::session_layer`]).
+//!
+//! # Probe routes
+//!
+//! Beside the demo routes, a start function serves two routes the demo app has no reason to
+//! have (so they are not in it), under the same session layer: the only handlers the suite needs
+//! written once per framework, each a line around a helper here.
+//!
+//! - [`PROBE_UNTOUCHED`]: never touches the session. It answers `200` with
+//!   [`untouched_body`]`(the session the layer put in the request's extensions)`, and `501` when
+//!   that gives `None` (no layer ran).
+//! - [`PROBE_EXTRACT`]: takes the framework's `Session` extractor and answers `200` with
+//!   [`EXTRACTED`].
+//!
+//! When [`ServerConfig::session_layer`] is `false`, the start function serves only these two
+//! routes, and WITHOUT the session layer: an application that forgot it.
 
 // clippy.toml's `allow-*-in-tests` covers `#[test]` functions only, not the helpers they call;
 // here a panic is a failed test, never a crash on hostile input.
@@ -75,7 +95,10 @@ use cookie::{Cookie, Expiration, SameSite};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, StatusCode};
 use sealed_session::revocation::{MemoryRevocations, Revocation};
-use sealed_session::{Key, KeyId, KeyRing, ManualClock, SessionId, UnixTime};
+use sealed_session::{
+    Chunking, Key, KeyId, KeyRing, ManualClock, Session, SessionBuilder, SessionId, SessionManager,
+    UnixTime,
+};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +133,9 @@ pub struct ServerConfig {
     pub chunking: Option<usize>,
     /// When set, `.with_revocation(revocation)` (shared by the servers of a case).
     pub revocation: Option<Revocation>,
+    /// `true` (the default): the demo routes and the probe routes under the session layer.
+    /// `false`: only the probe routes, without any session layer (see "Probe routes").
+    pub session_layer: bool,
 }
 
 impl ServerConfig {
@@ -122,7 +148,14 @@ impl ServerConfig {
             lifetime: None,
             chunking: None,
             revocation: None,
+            session_layer: true,
         }
+    }
+
+    /// The probe routes alone, with no session layer at all.
+    pub fn without_session_layer(mut self) -> Self {
+        self.session_layer = false;
+        self
     }
 
     /// The same with chunking over at most `chunks` cookies.
@@ -142,6 +175,39 @@ impl ServerConfig {
         self.lifetime = Some(lifetime);
         self
     }
+}
+
+/// The probe route that never touches the session (see "Probe routes").
+pub const PROBE_UNTOUCHED: &str = "/probe/untouched";
+/// The probe route that takes the `Session` extractor (see "Probe routes").
+pub const PROBE_EXTRACT: &str = "/probe/extract";
+/// [`PROBE_EXTRACT`]'s answer.
+pub const EXTRACTED: &str = "extracted";
+
+/// [`PROBE_UNTOUCHED`]'s answer for the session the layer left in the request (`None` without a
+/// layer: the route answers `501`). `is_loaded` never opens the cookie: it says whether the layer
+/// opened it on its own, which it must not do for a route that never asks.
+pub fn untouched_body(session: Option<&Session>) -> Option<String> {
+    session.map(|s| format!("ok loaded={}", s.is_loaded()))
+}
+
+/// What `config` asks for beyond the demo's own settings (the clock, and the lifetime, chunking
+/// and revocation when set), on a builder `demo::configure` already set up.
+pub fn with_case_settings<T: From<SessionManager>>(
+    demo: SessionBuilder<T>,
+    config: ServerConfig,
+) -> SessionBuilder<T> {
+    let mut builder = demo.with_clock(config.clock);
+    if let Some(lifetime) = config.lifetime {
+        builder = builder.with_lifetime(lifetime);
+    }
+    if let Some(chunks) = config.chunking {
+        builder = builder.with_chunking(Some(Chunking::new(chunks)));
+    }
+    if let Some(revocation) = config.revocation {
+        builder = builder.with_revocation(revocation);
+    }
+    builder
 }
 
 /// A server a start function has started: its base URL and how to stop it.
@@ -246,6 +312,8 @@ macro_rules! http_suite {
             csrf_token_refused_after_logout,
             csrf_session_token_and_csrf_token_never_swap,
             flash_after_login_and_logout_shows_once,
+            extractor_without_layer_is_opaque_500,
+            untouched_session_sends_no_cookie,
         );
     };
     (@cases $start:path; $($case:ident),* $(,)?) => {
@@ -1581,14 +1649,17 @@ pub async fn checklist_34_oversized_session_is_a_typed_error(start: &impl StartS
 
 /// Checklist row 36: an error the crate causes is opaque: a session that fits exactly, grown by
 /// a handler that does not check `ensure_fits` (the counter), makes the adapter answer `500`
-/// with an empty body and no `Set-Cookie`, and the client's session is intact. Hostile cookies
-/// cause no error response at all.
+/// with an empty body and no `Set-Cookie`, and the client's session is intact (the same session
+/// id as before). Hostile cookies cause no error response at all.
 pub async fn checklist_36_crate_errors_are_opaque(start: &impl StartServer) {
     let clock = clock();
     let server = start.start(ServerConfig::new(ring(), &clock)).await;
     let b = browser();
 
     largest_big(&b, &server).await;
+    let before = send("me on the full session", get(&b, &server, "/api/me"))
+        .await
+        .expect_me_anonymous(0);
     let r = send_raw(
         "counter on a full session",
         get(&b, &server, "/api/counter"),
@@ -1604,8 +1675,8 @@ pub async fn checklist_36_crate_errors_are_opaque(start: &impl StartServer) {
     assert!(r.body.is_empty(), "{}: body {:?}", r.what, r.text());
     r.expect_no_set_cookie();
     let r = send("me after the 500", get(&b, &server, "/api/me")).await;
-    let me = r.expect_me_anonymous(0);
-    assert_eq!(me.len(), 22);
+    let after = r.expect_me_anonymous(0);
+    assert_eq!(after, before, "{}: the session held before the 500", r.what);
     r.expect_no_set_cookie();
 
     let c = bare_client();
@@ -2154,5 +2225,74 @@ pub async fn flash_after_login_and_logout_shows_once(start: &impl StartServer) {
     assert!(page.text().contains("Not signed in."), "{}", page.text());
     let again = send("index again", get(&b, &server, "/")).await;
     assert!(!again.text().contains("flash"), "{}", again.text());
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adapters' own edges (the probe routes)
+// ---------------------------------------------------------------------------------------------
+
+/// The framework's `Session` extractor in an application without the session layer is a
+/// server-side mistake: an opaque `500` with an empty body and no `Set-Cookie`, with or without a
+/// cookie, never a detached session that silently loses what the handler stores. The same route
+/// under the layer answers, so only the missing layer makes the `500`.
+pub async fn extractor_without_layer_is_opaque_500(start: &impl StartServer) {
+    let clock = clock();
+    let c = bare_client();
+
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let r = send("extractor under the layer", get(&c, &server, PROBE_EXTRACT)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
+    assert_eq!(r.text(), EXTRACTED, "{}", r.what);
+    r.expect_no_set_cookie();
+    server.stop().await;
+
+    let server = start
+        .start(ServerConfig::new(ring(), &clock).without_session_layer())
+        .await;
+    for cookie in [None, Some(session_pair("anything"))] {
+        let mut request = get(&c, &server, PROBE_EXTRACT);
+        if let Some(cookie) = &cookie {
+            request = with_cookie(request, cookie);
+        }
+        let r = send_raw(format!("no layer, cookie {cookie:?}"), request).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.what);
+        assert!(r.body.is_empty(), "{}: body {:?}", r.what, r.text());
+        r.expect_no_set_cookie();
+    }
+    server.stop().await;
+}
+
+/// Laziness: a route under the layer that never touches the session sends no `Set-Cookie`,
+/// without a cookie and with a garbage one, which the layer does not even open (so never refuses,
+/// so never deletes); a route reading the session refuses and deletes that same cookie.
+pub async fn untouched_session_sends_no_cookie(start: &impl StartServer) {
+    let clock = clock();
+    let server = start.start(ServerConfig::new(ring(), &clock)).await;
+    let c = bare_client();
+    let garbage = session_pair("!!!garbage!!!");
+
+    let r = send("untouched, no cookie", get(&c, &server, PROBE_UNTOUCHED)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
+    assert_eq!(r.text(), "ok loaded=true", "{}", r.what);
+    r.expect_no_set_cookie();
+
+    let r = send(
+        "untouched, garbage cookie",
+        with_cookie(get(&c, &server, PROBE_UNTOUCHED), &garbage),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}: {}", r.what, r.text());
+    assert_eq!(r.text(), "ok loaded=false", "{}", r.what);
+    r.expect_no_set_cookie();
+
+    let r = send(
+        "me, garbage cookie",
+        with_cookie(get(&c, &server, "/api/me"), &garbage),
+    )
+    .await;
+    r.expect_fresh_me();
+    r.expect_deletion();
+
     server.stop().await;
 }
