@@ -109,20 +109,38 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let manager = self.manager.clone();
+        if let Some(session) = manager.begin_now(req.headers()) {
+            // Nothing to await first: the service that was polled ready is called now.
+            req.extensions_mut().insert(session.clone());
+            let response = self.inner.call(req);
+            return Box::pin(async move {
+                let response = response.await?;
+                Ok(end(&manager, &session, response).await)
+            });
+        }
         // The service that was polled ready goes into the future; a clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let manager = self.manager.clone();
         Box::pin(async move {
             let session = manager.begin(req.headers()).await;
             req.extensions_mut().insert(session.clone());
-            let mut response = inner.call(req).await?;
-            if manager.end(&session, response.headers_mut()).await.is_err() {
-                response = opaque(StatusCode::INTERNAL_SERVER_ERROR);
-            }
-            Ok(response)
+            let response = inner.call(req).await?;
+            Ok(end(&manager, &session, response).await)
         })
     }
+}
+
+/// Step 3 on the inner service's response: an error becomes an opaque 500.
+async fn end<B: Default>(
+    manager: &SessionManager,
+    session: &Session,
+    mut response: http::Response<B>,
+) -> http::Response<B> {
+    if manager.end(session, response.headers_mut()).await.is_err() {
+        response = opaque(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    response
 }
 
 /// A response with only a status: no error text reaches the client.

@@ -198,6 +198,13 @@ impl SessionManager {
         session
     }
 
+    /// [`begin`](Self::begin) when it has nothing to wait for: `Some` unless a revocation store
+    /// is configured (its check is awaited). An adapter can then call the service it wraps at
+    /// once, where it would otherwise move a clone of it into a future that awaits `begin`.
+    pub fn begin_now(&self, headers: &http::HeaderMap) -> Option<Session> {
+        self.inner.revocation.is_none().then(|| self.load(headers))
+    }
+
     /// [`begin`](Self::begin) for a request whose `Cookie` header values are `values` (for
     /// frameworks on another `http` version).
     pub async fn begin_from_cookie_headers<'a>(
