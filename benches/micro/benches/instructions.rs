@@ -14,7 +14,9 @@
 //! - `floor_roundtrip`: the least such a token can cost, serde included: the typed struct to JSON
 //!   (`serde_json::to_vec`), the mode's raw primitive (pre-built key, random nonce, no associated
 //!   data; HMAC from a pre-keyed state), base64url of `nonce || ciphertext || tag` (or
-//!   `payload || tag`), and back to the typed struct.
+//!   `payload || tag`), and back to the typed struct. base64url through `base64-simd`, the
+//!   fastest implementation we know of and the one the crate uses (with the `base64` crate's
+//!   engine the floor was 1.3k instructions higher at 150 B and 20k at 3 KiB).
 //! - `peer_roundtrip`: the `cookie` crate's `PrivateJar` (AES-256-GCM) and `SignedJar`
 //!   (HMAC-SHA256) with `serde_json` before and after, the usual alternative.
 //!
@@ -38,8 +40,7 @@ use std::hint::black_box;
 use aes_gcm::aead::{self, AeadInPlace, KeyInit};
 use aes_gcm::Aes256Gcm;
 use aes_gcm_siv::Aes256GcmSiv;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use base64_simd::URL_SAFE_NO_PAD;
 use chacha20poly1305::XChaCha20Poly1305;
 use cookie::{Cookie, CookieJar};
 use gungraun::{library_benchmark, library_benchmark_group, main};
@@ -240,7 +241,7 @@ impl Floor {
                 let tag = mac.finalize().into_bytes();
                 let mut buf = json;
                 buf.extend_from_slice(&tag);
-                URL_SAFE_NO_PAD.encode(&buf)
+                URL_SAFE_NO_PAD.encode_to_string(&buf)
             }
             Floor::XChaCha(c) => aead_seal(c, &json),
             Floor::Gcm(c) => aead_seal(c, &json),
@@ -250,7 +251,7 @@ impl Floor {
 
     /// base64url → primitive → JSON → typed value.
     fn open(&self, token: &str) -> Payload {
-        let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode_to_vec(token).unwrap();
         match self {
             Floor::Signed(keyed) => {
                 let (body, tag) = bytes.split_at(bytes.len() - 32);
@@ -275,7 +276,7 @@ fn aead_seal<A: AeadInPlace>(cipher: &A, plaintext: &[u8]) -> String {
     let (_, body) = buf.split_at_mut(nonce.len());
     let tag = cipher.encrypt_in_place_detached(&nonce, b"", body).unwrap();
     buf.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode(&buf)
+    URL_SAFE_NO_PAD.encode_to_string(&buf)
 }
 
 fn aead_open<A: AeadInPlace>(cipher: &A, bytes: &mut [u8]) -> Payload {
