@@ -152,7 +152,47 @@ impl Codec {
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })?;
+        self.parse(text)
+    }
+
+    /// Parse `text`, whose limits [`check`](Self::check) has already checked, into `T`,
+    /// which may borrow from it.
+    pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(&self, text: &'a str) -> Result<T, Error> {
         serde_json::from_str(text).map_err(json_error)
+    }
+
+    /// Append `"key":raw` to `out`: `key` escaped as `serde_json` escapes it, `raw` (compact JSON
+    /// text) as it is, once its nesting from `depth` is within the limit.
+    pub(crate) fn write_raw_member(
+        &self,
+        out: &mut Vec<u8>,
+        key: &str,
+        raw: &str,
+        depth: usize,
+    ) -> Result<(), Error> {
+        serde_json::to_writer(&mut *out, key).map_err(json_error)?;
+        out.push(b':');
+        if nesting_depth_exceeds(raw.as_bytes(), depth, self.max_depth) {
+            return Err(too_deep(self.max_depth));
+        }
+        out.extend_from_slice(raw.as_bytes());
+        Ok(())
+    }
+
+    /// That a structure nesting `depth` levels is within the depth limit.
+    pub(crate) fn check_structure_depth(&self, depth: usize) -> Result<(), Error> {
+        if depth > self.max_depth {
+            return Err(too_deep(self.max_depth));
+        }
+        Ok(())
+    }
+
+    /// That `len` bytes written are within the byte limit.
+    pub(crate) fn check_written(&self, len: usize) -> Result<(), Error> {
+        if len > self.max_bytes {
+            return Err(too_large(len, self.max_bytes));
+        }
+        Ok(())
     }
 
     /// Decode JSON into a generic value.

@@ -25,7 +25,7 @@ use crate::error::{Error, ErrorKind, Rejection};
 use crate::keys::KeyRing;
 use crate::revocation::{Revocation, RevocationCheck};
 use crate::seal::{Reseal, Sealer};
-use crate::session::{Backend, PayloadRef, Session, SessionId, SessionStatus, State};
+use crate::session::{Backend, Session, SessionId, SessionStatus, State};
 
 /// Request-side and response-side session handling, built once and shared (cheap to clone).
 ///
@@ -521,14 +521,12 @@ impl ManagerInner {
         let Some(id) = &state.id else {
             return Ok(0);
         };
-        let payload = PayloadRef {
-            id,
-            lineage: state.lineage_to_seal(),
-            data: &state.data,
-        };
+        let lineage = state.lineage_to_seal();
+        let write_payload =
+            |buf: &mut Vec<u8>, codec: &_| state.data.write_payload(buf, id, lineage, codec);
         let previous = state.meta.as_ref().filter(|_| !fresh);
         let (sealed, expires) = sealer
-            .seal_session_at(now, &payload, previous, state.session_lifetime)
+            .seal_session_at(now, write_payload, previous, state.session_lifetime)
             .map_err(|e| match e.kind() {
                 ErrorKind::PayloadTooLarge => too_large(e.message()),
                 _ => e,

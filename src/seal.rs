@@ -686,10 +686,10 @@ impl Sealer {
     /// Seal a session: fresh (`previous` is `None`) or re-sealed, with the default expiry or,
     /// when `lifetime` is given, `created + lifetime` capped at the maximum lifetime ("remember
     /// me"). Returns the token and its expiry.
-    pub(crate) fn seal_session_at<T: Serialize + ?Sized>(
+    pub(crate) fn seal_session_at(
         &self,
         now: UnixTime,
-        value: &T,
+        write_payload: impl FnOnce(&mut Vec<u8>, &Codec) -> Result<(), Error>,
         previous: Option<&TokenMeta>,
         lifetime: Option<std::time::Duration>,
     ) -> Result<(Sealed, UnixTime), Error> {
@@ -710,7 +710,8 @@ impl Sealer {
             issued,
             expires,
         };
-        self.seal_bytes(now, &times, value)
+        let codec = &self.inner.codec;
+        self.seal_bytes(now, &times, |buf| write_payload(buf, codec))
             .map(|bytes| (Sealed { bytes }, expires))
     }
 
@@ -720,16 +721,17 @@ impl Sealer {
         times: &Timestamps,
         value: &T,
     ) -> Result<String, Error> {
-        self.seal_bytes(now, times, value)
+        let codec = &self.inner.codec;
+        self.seal_bytes(now, times, |buf| codec.encode_into(buf, value))
             .map(|bytes| URL_SAFE_NO_PAD.encode_to_string(bytes))
     }
 
     /// The token's bytes, before base64url.
-    fn seal_bytes<T: Serialize + ?Sized>(
+    fn seal_bytes(
         &self,
         now: UnixTime,
         times: &Timestamps,
-        value: &T,
+        write_payload: impl FnOnce(&mut Vec<u8>) -> Result<(), Error>,
     ) -> Result<Vec<u8>, Error> {
         let mut nonce = [0u8; 24];
         let nonce = nonce
@@ -738,10 +740,7 @@ impl Sealer {
         rand::thread_rng().fill_bytes(nonce);
         // The JSON is written straight after the envelope's fixed part, in the buffer that is
         // then encrypted in place: no separate payload buffer, no copy.
-        let codec = &self.inner.codec;
-        self.seal_envelope(now, times, CODEC_JSON, nonce, |buf| {
-            codec.encode_into(buf, value)
-        })
+        self.seal_envelope(now, times, CODEC_JSON, nonce, write_payload)
     }
 
     /// Seal an arbitrary envelope with a caller-chosen nonce and flags, skipping the codec.
@@ -902,6 +901,26 @@ impl Sealer {
         now: UnixTime,
         token: &str,
     ) -> Result<Opened<T>, Rejection> {
+        let opened = self.open_text_at(now, token)?;
+        let value: T = self
+            .inner
+            .codec
+            .parse(&opened.value)
+            .map_err(|_| Rejection::Decode)?;
+        Ok(Opened {
+            value,
+            meta: opened.meta,
+            reseal: opened.reseal,
+        })
+    }
+
+    /// [`open_at`](Self::open_at) up to the payload's text, within the codec's limits but not
+    /// parsed: for a caller that parses it borrowing from it (the session's entries).
+    pub(crate) fn open_text_at(
+        &self,
+        now: UnixTime,
+        token: &str,
+    ) -> Result<Opened<String>, Rejection> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_len {
             return Err(Rejection::TooLarge);
@@ -927,6 +946,8 @@ impl Sealer {
             parts.body,
             parts.tag,
         )?;
+        let header_len = parts.header.len();
+        let mode = parts.mode;
 
         let env = envelope::read_envelope(parts.body).ok_or(Rejection::Malformed)?;
         let times = env.times;
@@ -934,14 +955,19 @@ impl Sealer {
         if env.flags != CODEC_JSON {
             return Err(Rejection::Decode);
         }
-        let value: T = inner
+        inner
             .codec
-            .decode(env.payload)
+            .check(env.payload)
             .map_err(|_| Rejection::Decode)?;
+        // The payload's place in the buffer, which becomes its text in place (no copy).
+        let payload_len = env.payload.len();
+        let payload_start = header_len
+            .saturating_add(parts.body.len())
+            .saturating_sub(payload_len);
 
         let reseal = if ring.is_retiring(key, now) {
             Some(Reseal::RotatedKey)
-        } else if parts.mode != inner.mode {
+        } else if mode != inner.mode {
             Some(Reseal::ModeChanged)
         } else if inner
             .refresh_after
@@ -951,10 +977,13 @@ impl Sealer {
         } else {
             None
         };
+        bytes.truncate(payload_start.saturating_add(payload_len));
+        bytes.drain(..payload_start.min(bytes.len()));
+        let text = String::from_utf8(bytes).map_err(|_| Rejection::Decode)?;
         Ok(Opened {
-            value,
+            value: text,
             meta: TokenMeta {
-                mode: parts.mode,
+                mode,
                 key_id,
                 times,
             },

@@ -4,7 +4,7 @@
 //! to the handler, so both see the same state across `.await` points. It opens its cookie lazily,
 //! on first access, so a request whose handler never touches the session does no cryptography.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -14,6 +14,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+mod data;
+
+pub(crate) use data::Data;
 
 use crate::clock::UnixTime;
 use crate::cookie_header::Candidate;
@@ -119,15 +123,8 @@ pub enum SessionStatus {
     Purged,
 }
 
-/// The session's entries, in key order. Each value is kept as its compact JSON text, as it was
-/// opened or inserted: a request parses only the entries it reads (`get`), and sealing writes
-/// them back verbatim, so the data a handler never touches is neither parsed into a tree nor
-/// serialized again. Inserted values go through `serde_json::Value` first, so they are written
-/// exactly as before (object keys sorted).
-pub(crate) type Data = BTreeMap<String, Box<RawValue>>;
-
-fn parse_value(raw: &RawValue) -> Option<Value> {
-    serde_json::from_str(raw.get()).ok()
+fn parse_value(raw: &str) -> Option<Value> {
+    serde_json::from_str(raw).ok()
 }
 
 fn mismatch(key: &str) -> Error {
@@ -137,23 +134,13 @@ fn mismatch(key: &str) -> Error {
     )
 }
 
-/// The sealed payload: `{"id":…,"lineage":…,"data":{…}}`. `lineage` is omitted while it equals
-/// `id` (a session that was never renewed), and read as `id` when absent.
-#[derive(Deserialize)]
-pub(crate) struct Payload {
-    pub(crate) id: SessionId,
-    #[serde(default)]
-    pub(crate) lineage: Option<SessionId>,
-    pub(crate) data: Data,
-}
-
-/// The same, borrowed, for sealing without a copy.
-#[derive(Serialize)]
-pub(crate) struct PayloadRef<'a> {
-    pub(crate) id: &'a SessionId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) lineage: Option<&'a SessionId>,
-    pub(crate) data: &'a Data,
+/// A value's compact JSON text, written as `insert` always has: through a `Value`, so equal
+/// values have equal text (object keys sorted).
+fn compact_text<T: Serialize + ?Sized>(value: &T) -> Result<Box<str>, Error> {
+    let invalid = |_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
+    let value = serde_json::to_value(value).map_err(invalid)?;
+    let raw: Box<RawValue> = serde_json::value::to_raw_value(&value).map_err(invalid)?;
+    Ok(raw.into())
 }
 
 /// What a session needs from the code that loaded it: the sealer that opens its cookie, and the
@@ -221,9 +208,16 @@ impl State {
         let now = sealer.now();
         let mut first_rejection = None;
         for (i, candidate) in candidates.iter().enumerate() {
-            match sealer.open_at::<Payload>(now, &candidate.token) {
+            match sealer.open_text_at(now, &candidate.token) {
                 Ok(opened) => {
-                    let (payload, meta, reseal) = opened.into_parts();
+                    let (text, meta, reseal) = opened.into_parts();
+                    let payload = match Data::open(sealer.codec(), text) {
+                        Ok(payload) => payload,
+                        Err(_) => {
+                            first_rejection.get_or_insert(Rejection::Decode);
+                            continue;
+                        }
+                    };
                     if let Some(r) = first_rejection {
                         tracing::debug!(
                             cookie = %sealer.cookie_name(),
@@ -261,10 +255,11 @@ impl State {
         {
             // A new session with the legacy entries, sealed in this response (under the primary
             // key, with a new id and creation time).
-            self.data = entries
-                .into_iter()
-                .filter_map(|(k, v)| Some((k, serde_json::value::to_raw_value(&v).ok()?)))
-                .collect();
+            self.data = Data::from_entries(
+                entries
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, compact_text(&v).ok()?))),
+            );
             self.mark_changed();
         }
     }
@@ -292,17 +287,20 @@ impl State {
 
     /// Store `value` under `key` unless an equal value is there.
     fn store<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
-        // Through a `Value`, as `insert` does, so equal values have equal (sorted) text.
-        let invalid = || Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
-        let value = serde_json::to_value(value).map_err(|_| invalid())?;
-        let raw = serde_json::value::to_raw_value(&value).map_err(|_| invalid())?;
-        if self.data.get(key).map(|v| v.get()) != Some(raw.get())
-            || self.status == SessionStatus::Purged
-        {
-            self.mark_changed();
-            self.data.insert(key.to_owned(), raw);
-        }
+        let text = compact_text(value)?;
+        self.store_text(Cow::Borrowed(key), text);
         Ok(())
+    }
+
+    /// Store compact JSON `text` under `key` unless an equal value is there. Equal values have
+    /// equal text (both are written through a `Value`), so comparing the text is comparing the
+    /// values.
+    fn store_text(&mut self, key: Cow<'_, str>, text: Box<str>) {
+        if self.data.get(&key) == Some(&*text) && self.status != SessionStatus::Purged {
+            return;
+        }
+        self.mark_changed();
+        self.data.insert(key, text);
     }
 
     /// The lineage to seal: `None` (omitted) while it equals the id.
@@ -399,7 +397,7 @@ impl Session {
                 source,
                 id: None,
                 lineage: None,
-                data: Data::new(),
+                data: Data::default(),
                 meta: None,
                 reseal: None,
                 rejection: None,
@@ -469,15 +467,13 @@ impl Session {
         let s = self.lock();
         match s.data.get(key) {
             None => Ok(None),
-            Some(v) => serde_json::from_str(v.get())
-                .map(Some)
-                .map_err(|_| mismatch(key)),
+            Some(v) => serde_json::from_str(v).map(Some).map_err(|_| mismatch(key)),
         }
     }
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.lock().data.get(key).and_then(|v| parse_value(v))
+        self.lock().data.get(key).and_then(parse_value)
     }
 
     /// Store `value` under `key`. Storing a value equal to the current one changes nothing (and
@@ -490,33 +486,18 @@ impl Session {
         key: impl Into<String>,
         value: &T,
     ) -> Result<(), Error> {
-        let unrepresentable =
-            |_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
-        let value = serde_json::to_value(value).map_err(unrepresentable)?;
-        let raw = serde_json::value::to_raw_value(&value).map_err(unrepresentable)?;
-        self.insert_raw(key.into(), raw);
+        let text = compact_text(value)?;
+        self.lock().store_text(Cow::Owned(key.into()), text);
         Ok(())
     }
 
     /// Store a JSON value under `key`.
     pub fn insert_value(&self, key: impl Into<String>, value: Value) {
         // Writing a `Value` to text cannot fail (its map keys are strings).
-        match serde_json::value::to_raw_value(&value) {
-            Ok(raw) => self.insert_raw(key.into(), raw),
+        match compact_text(&value) {
+            Ok(text) => self.lock().store_text(Cow::Owned(key.into()), text),
             Err(_) => tracing::error!("a JSON value could not be written as text; not stored"),
         }
-    }
-
-    /// Equal values have equal compact text (both are written from a `Value`, whose objects are
-    /// sorted), so comparing the text is comparing the values.
-    fn insert_raw(&self, key: String, raw: Box<RawValue>) {
-        let mut s = self.lock();
-        if s.data.get(&key).map(|v| v.get()) == Some(raw.get()) && s.status != SessionStatus::Purged
-        {
-            return;
-        }
-        s.mark_changed();
-        s.data.insert(key, raw);
     }
 
     /// Remove and return the value under `key`.
@@ -537,7 +518,7 @@ impl Session {
             return Ok(None);
         };
         s.mark_changed();
-        serde_json::from_str(old.get())
+        serde_json::from_str(&old)
             .map(Some)
             .map_err(|_| mismatch(key))
     }
@@ -567,7 +548,7 @@ impl Session {
         let Some(current) = s.data.get(key) else {
             return Ok(None);
         };
-        let current: T = serde_json::from_str(current.get()).map_err(|_| mismatch(key))?;
+        let current: T = serde_json::from_str(current).map_err(|_| mismatch(key))?;
         let new = f(current);
         s.store(key, &new)?;
         Ok(Some(new))
@@ -585,7 +566,7 @@ impl Session {
     {
         let mut s = self.lock();
         let current = match s.data.get(key) {
-            Some(v) => serde_json::from_str(v.get()).map_err(|_| mismatch(key))?,
+            Some(v) => serde_json::from_str(v).map_err(|_| mismatch(key))?,
             None => default,
         };
         let new = f(current);
@@ -612,13 +593,13 @@ impl Session {
         self.lock()
             .data
             .iter()
-            .filter_map(|(k, v)| Some((k.clone(), parse_value(v)?)))
+            .filter_map(|(k, v)| Some((k.to_owned(), parse_value(v)?)))
             .collect()
     }
 
     /// Every key, in order.
     pub fn keys(&self) -> Vec<String> {
-        self.lock().data.keys().cloned().collect()
+        self.lock().data.keys().map(str::to_owned).collect()
     }
 
     /// The number of entries.
@@ -765,7 +746,7 @@ impl Session {
             (Some(id), Some(_)) => Some((
                 id,
                 s.lineage.unwrap_or(id),
-                s.data.get(key).and_then(|v| parse_value(v)),
+                s.data.get(key).and_then(parse_value),
             )),
             _ => None,
         }
