@@ -78,9 +78,9 @@ impl<E: std::error::Error + 'static> std::error::Error for CreateError<E> {
     }
 }
 
-/// A value's creator: called at most once, and only by the caller that leads the creation; its
-/// future gives the value or the creator's error. The public methods spell the bound out for
-/// their readers; the creation paths behind them name it with this.
+/// A value's creator, consumed when called (so it runs at most once); its future gives the
+/// value or the creator's error. The public methods spell the closure bound out for their
+/// readers; the creation paths behind them name it once, with this.
 pub(crate) trait Creator<V, E> {
     /// The creation in progress.
     type Future: Future<Output = Result<V, E>>;
