@@ -61,33 +61,21 @@ pub(crate) fn read<'a>(
     let mut seen: Vec<Vec<&'a [u8]>> = vec![Vec::new(); max_chunks];
     let mut present = 0u32;
     let name = policy.name().as_bytes();
-    for header in values {
-        // `memchr` finds the separators a word at a time: a header is mostly cookie values
-        // (ours alone is 200 to 4000 bytes), which a byte-by-byte split walked at ~10
-        // instructions a byte.
-        let mut start = 0usize;
-        let ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
-        for end in ends {
-            let pair = header.get(start..end).unwrap_or_default();
-            start = end.saturating_add(1);
-            let Some((key, value)) = split_pair(pair) else {
-                continue;
-            };
-            let index = if key == name {
-                0
-            } else if chunked {
-                match chunk_suffix(key, name).and_then(|k| policy.chunk_index(k)) {
-                    Some(i) => i,
-                    None => continue,
-                }
-            } else {
-                continue;
-            };
-            if let Some(slot) = seen.get_mut(index) {
-                present |= 1u32.checked_shl(index as u32).unwrap_or(0);
-                if slot.len() < MAX_CANDIDATES {
-                    slot.push(value);
-                }
+    for (key, value) in pairs(values) {
+        let index = if key == name {
+            0
+        } else if chunked {
+            match chunk_suffix(key, name).and_then(|k| policy.chunk_index(k)) {
+                Some(i) => i,
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if let Some(slot) = seen.get_mut(index) {
+            present |= 1u32.checked_shl(index as u32).unwrap_or(0);
+            if slot.len() < MAX_CANDIDATES {
+                slot.push(value);
             }
         }
     }
@@ -112,23 +100,32 @@ pub(crate) fn read_named<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for header in values {
+    for (key, value) in pairs(values) {
+        if key == name.as_bytes() && out.len() < MAX_CANDIDATES {
+            out.push(String::from_utf8_lossy(value).into_owned());
+        }
+    }
+    out
+}
+
+/// Every `name=value` pair of the `Cookie` header values, in request order, white space
+/// trimmed; pairs without `=` are skipped.
+fn pairs<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+    values.into_iter().flat_map(|header| {
         // `memchr` finds the separators a word at a time: a header is mostly cookie values
         // (ours alone is 200 to 4000 bytes), which a byte-by-byte split walked at ~10
         // instructions a byte.
         let mut start = 0usize;
-        let ends = memchr::memchr_iter(b';', header).chain(std::iter::once(header.len()));
-        for end in ends {
-            let pair = header.get(start..end).unwrap_or_default();
-            start = end.saturating_add(1);
-            if let Some((key, value)) = split_pair(pair) {
-                if key == name.as_bytes() && out.len() < MAX_CANDIDATES {
-                    out.push(String::from_utf8_lossy(value).into_owned());
-                }
-            }
-        }
-    }
-    out
+        memchr::memchr_iter(b';', header)
+            .chain(std::iter::once(header.len()))
+            .filter_map(move |end| {
+                let pair = header.get(start..end).unwrap_or_default();
+                start = end.saturating_add(1);
+                split_pair(pair)
+            })
+    })
 }
 
 /// `name=value` with the white space around both trimmed; `None` without `=`.

@@ -261,6 +261,9 @@ impl CookiePolicy {
         self.render_with(name, 0, |_| {}, Some(Duration::ZERO), UnixTime::EPOCH)
     }
 
+    /// A browser-session cookie is the name, the value and the prerendered `suffix`; anything
+    /// else (and the suffix itself, while [`CookiePolicyBuilder::build`] renders it) goes through
+    /// the `cookie` crate, which sets the attribute order and the Expires format.
     fn render_with(
         &self,
         name: &str,
@@ -286,18 +289,7 @@ impl CookiePolicy {
         }
         let mut value = String::with_capacity(value_len);
         write_value(&mut value);
-        self.render_with_cookie(name, &value, max_age, now)
-    }
-
-    /// Through the `cookie` crate, which sets the attribute order and the Expires format.
-    fn render_with_cookie(
-        &self,
-        name: &str,
-        value: &str,
-        max_age: Option<Duration>,
-        now: UnixTime,
-    ) -> String {
-        let mut c = Cookie::build((name.to_owned(), value.to_owned()))
+        let mut c = Cookie::build((name.to_owned(), value))
             .path(self.path.clone())
             .secure(self.secure)
             .http_only(self.http_only)
@@ -455,8 +447,9 @@ impl CookiePolicyBuilder {
                     .into(),
             );
         }
-        // `=` then the attributes: what every browser-session cookie of this policy ends with.
-        let rendered = p.render_with_cookie("", "", None, UnixTime::EPOCH);
+        // `=` then the attributes: what every browser-session cookie of this policy ends with
+        // (the suffix is still empty, so this renders through the `cookie` crate).
+        let rendered = p.render_with("", 0, |_| {}, None, UnixTime::EPOCH);
         p.suffix = rendered.strip_prefix('=').unwrap_or_default().to_owned();
         // The deletion cookie is not allowed to fail (a logout must always reach the browser),
         // so the attributes themselves must leave room in the budget, with space for a session.
@@ -543,11 +536,22 @@ mod tests {
         ] {
             let p = b.build().unwrap();
             assert!(!p.suffix.is_empty());
+            // Without its suffix, the policy renders through the `cookie` crate.
+            let through_cookie = CookiePolicy {
+                suffix: String::new(),
+                ..p.clone()
+            };
             for (name, value) in [("id", "abc"), ("id.1", ""), ("x", "2.a-_b")] {
                 assert_eq!(
                     p.render(name, value, now, CookieLifetime::BrowserSession, None)
                         .unwrap(),
-                    p.render_with_cookie(name, value, None, now),
+                    through_cookie.render_with(
+                        name,
+                        value.len(),
+                        |out| out.push_str(value),
+                        None,
+                        now
+                    ),
                 );
             }
         }

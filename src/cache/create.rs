@@ -78,6 +78,29 @@ impl<E: std::error::Error + 'static> std::error::Error for CreateError<E> {
     }
 }
 
+/// A value's creator, consumed when called (so it runs at most once); its future gives the
+/// value or the creator's error. The public methods spell the closure bound out for their
+/// readers; the creation paths behind them name it once, with this.
+pub(crate) trait Creator<V, E> {
+    /// The creation in progress.
+    type Future: Future<Output = Result<V, E>>;
+
+    /// Start creating.
+    fn create(self) -> Self::Future;
+}
+
+impl<V, E, F, Fut> Creator<V, E> for F
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<V, E>>,
+{
+    type Future = Fut;
+
+    fn create(self) -> Fut {
+        self()
+    }
+}
+
 /// How a caller waits for another caller's creation in this process.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Waiting {
@@ -212,17 +235,12 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
     }
 
     /// The creation path of both APIs.
-    pub(crate) async fn create_with<E, F, Fut>(
+    pub(crate) async fn create_with<E: Send + Sync + 'static>(
         &self,
         key: &K,
         waiting: Waiting,
-        create: F,
-    ) -> Result<V, CreateError<E>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
-        E: Send + Sync + 'static,
-    {
+        creator: impl Creator<V, E>,
+    ) -> Result<V, CreateError<E>> {
         let inner = &*self.cache;
         let key_json = self.key_json(key).map_err(CreateError::Codec)?;
         let target = self.target(key, key_json.as_deref());
@@ -233,7 +251,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
             if let Err(e) = inner.store.remove(&target).await {
                 self.store_failed("remove", &e);
             }
-            return self.bypass(create().await);
+            return self.bypass(creator.create().await);
         }
         let mut tally = Tally::default();
         loop {
@@ -242,7 +260,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
                 Err(e) => {
                     self.store_failed("read", &e);
                     return self
-                        .create_degraded(&target, waiting, &mut tally, create)
+                        .create_degraded(&target, waiting, &mut tally, creator)
                         .await;
                 }
             };
@@ -325,7 +343,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
             };
             tally.count(&inner.counters.misses);
             bump(&inner.counters.creations);
-            let result = create().await;
+            let result = creator.create().await;
             let keep = Keep::Store(lock);
             return self.publish(guard, &target, generation, result, keep).await;
         }
@@ -480,18 +498,13 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
     }
 
     /// The store failed: create with single-flight within this process only, and store nothing.
-    async fn create_degraded<E, F, Fut>(
+    async fn create_degraded<E: Send + Sync + 'static>(
         &self,
         target: &Target<'_, K>,
         waiting: Waiting,
         tally: &mut Tally,
-        create: F,
-    ) -> Result<V, CreateError<E>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
-        E: Send + Sync + 'static,
-    {
+        creator: impl Creator<V, E>,
+    ) -> Result<V, CreateError<E>> {
         let inner = &*self.cache;
         loop {
             let probe = target.probe(DEGRADED_GENERATION);
@@ -499,7 +512,7 @@ impl<K: CacheKey, V: Serialize + DeserializeOwned, S: Store> Namespace<K, V, S> 
                 Role::Leader(guard) => {
                     tally.count(&inner.counters.misses);
                     bump(&inner.counters.creations);
-                    let result = create().await;
+                    let result = creator.create().await;
                     return self
                         .publish(guard, target, DEGRADED_GENERATION, result, Keep::Local)
                         .await;

@@ -67,6 +67,7 @@ mod builder;
 mod names;
 
 use breaker::Breaker;
+use builder::RedisSettings;
 pub use builder::RedisStoreBuilder;
 use names::{hex_encode, keyed, millis, namespace_key, parse_generation, GENERATION_MAX_DIGITS};
 
@@ -169,12 +170,7 @@ pub struct RedisStore {
 
 struct RedisInner {
     conn: ConnectionManager,
-    /// Where the server is, for logs and `Debug` (never the credentials).
-    addr: String,
-    prefix: String,
-    op_timeout: Duration,
-    lock_ttl: Duration,
-    lock_wait: Duration,
+    settings: RedisSettings,
     breaker: Breaker,
     write: Script,
     unlock: Script,
@@ -231,11 +227,7 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &*self.inner;
         f.debug_struct("RedisStore")
-            .field("addr", &i.addr)
-            .field("prefix", &i.prefix)
-            .field("op_timeout", &i.op_timeout)
-            .field("lock_ttl", &i.lock_ttl)
-            .field("lock_wait", &i.lock_wait)
+            .field("settings", &i.settings)
             .field("available", &!i.breaker.is_open())
             .finish()
     }
@@ -275,13 +267,15 @@ impl RedisStore {
         let addr = client.get_connection_info().addr().to_string();
         Ok(RedisStoreBuilder {
             client,
-            addr,
-            prefix: RedisStore::DEFAULT_PREFIX.to_owned(),
-            op_timeout: RedisStore::DEFAULT_OP_TIMEOUT,
-            connect_timeout: RedisStore::DEFAULT_CONNECT_TIMEOUT,
-            lock_ttl: RedisStore::DEFAULT_LOCK_TTL,
-            lock_wait: RedisStore::DEFAULT_LOCK_WAIT,
-            retry_after: RedisStore::DEFAULT_RETRY_AFTER,
+            settings: RedisSettings {
+                addr,
+                prefix: RedisStore::DEFAULT_PREFIX.to_owned(),
+                op_timeout: RedisStore::DEFAULT_OP_TIMEOUT,
+                connect_timeout: RedisStore::DEFAULT_CONNECT_TIMEOUT,
+                lock_ttl: RedisStore::DEFAULT_LOCK_TTL,
+                lock_wait: RedisStore::DEFAULT_LOCK_WAIT,
+                retry_after: RedisStore::DEFAULT_RETRY_AFTER,
+            },
         })
     }
 
@@ -293,12 +287,12 @@ impl RedisStore {
 
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
-        &self.inner.prefix
+        &self.inner.settings.prefix
     }
 
     /// The bound on one operation.
     pub fn op_timeout(&self) -> Duration {
-        self.inner.op_timeout
+        self.inner.settings.op_timeout
     }
 
     /// Whether the last operation reached Redis (`false` while calls fail fast after a failure).
@@ -329,7 +323,7 @@ impl RedisStore {
         }
         let error = match tokio::time::timeout(timeout, call).await {
             Ok(Ok(value)) => {
-                breaker.close(&self.inner.addr);
+                breaker.close(&self.inner.settings.addr);
                 return Ok(value);
             }
             Ok(Err(e)) => classify(&e),
@@ -339,13 +333,13 @@ impl RedisStore {
             ),
         };
         if error.kind() != ErrorKind::StoreProtocol {
-            breaker.trip(&self.inner.addr, operation, &error);
+            breaker.trip(&self.inner.settings.addr, operation, &error);
         }
         Err(error)
     }
 
     fn key(&self, kind: &str, ns: &str) -> String {
-        namespace_key(&self.inner.prefix, kind, ns)
+        namespace_key(&self.inner.settings.prefix, kind, ns)
     }
 
     fn generation_key(&self, ns: &str) -> String {
@@ -353,7 +347,7 @@ impl RedisStore {
     }
 
     fn keyed(&self, kind: &str, ns: &str, generation: u64, key_json: &[u8]) -> Vec<u8> {
-        keyed(&self.inner.prefix, kind, ns, generation, key_json)
+        keyed(&self.inner.settings.prefix, kind, ns, generation, key_json)
     }
 
     fn key_json<'a, K>(target: &Target<'a, K>) -> Result<&'a [u8], Error> {
@@ -389,7 +383,7 @@ impl Backend for RedisStore {
     }
 
     fn prefix(&self) -> &str {
-        &self.inner.prefix
+        &self.inner.settings.prefix
     }
 
     async fn read<K: CacheKey>(&self, target: &Target<'_, K>) -> Result<Found, Error> {
@@ -406,7 +400,7 @@ impl Backend for RedisStore {
             let entry_key = self.keyed("cache", ns, seen, key_json);
             let mut conn = self.inner.conn.clone();
             let (generation, entry): (Vec<u8>, Vec<u8>) = self
-                .run("read", self.inner.op_timeout, async {
+                .run("read", self.inner.settings.op_timeout, async {
                     redis::pipe()
                         .atomic()
                         .cmd("GETRANGE")
@@ -465,7 +459,7 @@ impl Backend for RedisStore {
         };
         let mut conn = self.inner.conn.clone();
         let (stored, current): (i64, Vec<u8>) = self
-            .run("write", self.inner.op_timeout, async {
+            .run("write", self.inner.settings.op_timeout, async {
                 self.inner
                     .write
                     .key(self.generation_key(ns))
@@ -501,7 +495,7 @@ impl Backend for RedisStore {
         after.extend_from_slice(key_json);
         let mut conn = self.inner.conn.clone();
         let _: i64 = self
-            .run("remove", self.inner.op_timeout, async {
+            .run("remove", self.inner.settings.op_timeout, async {
                 self.inner
                     .remove
                     .key(self.generation_key(ns))
@@ -518,7 +512,7 @@ impl Backend for RedisStore {
         let mut conn = self.inner.conn.clone();
         let key = self.generation_key(ns.name);
         let raw: Vec<u8> = self
-            .run("generation", self.inner.op_timeout, async {
+            .run("generation", self.inner.settings.op_timeout, async {
                 redis::cmd("GETRANGE")
                     .arg(&key)
                     .arg(0)
@@ -536,7 +530,7 @@ impl Backend for RedisStore {
         let mut conn = self.inner.conn.clone();
         let key = self.generation_key(ns.name);
         let generation: u64 = self
-            .run("clear", self.inner.op_timeout, async {
+            .run("clear", self.inner.settings.op_timeout, async {
                 redis::cmd("INCR").arg(&key).query_async(&mut conn).await
             })
             .await?;
@@ -556,13 +550,13 @@ impl Backend for RedisStore {
         let owner = hex_encode(&token);
         let mut conn = self.inner.conn.clone();
         let taken: Option<String> = self
-            .run("lock", self.inner.op_timeout, async {
+            .run("lock", self.inner.settings.op_timeout, async {
                 redis::cmd("SET")
                     .arg(&key)
                     .arg(&owner)
                     .arg("NX")
                     .arg("PX")
-                    .arg(millis(self.inner.lock_ttl))
+                    .arg(millis(self.inner.settings.lock_ttl))
                     .query_async(&mut conn)
                     .await
             })
@@ -577,7 +571,7 @@ impl Backend for RedisStore {
     async fn unlock(&self, lock: RedisLock) {
         let mut conn = self.inner.conn.clone();
         let released: Result<i64, Error> = self
-            .run("unlock", self.inner.op_timeout, async {
+            .run("unlock", self.inner.settings.op_timeout, async {
                 self.inner
                     .unlock
                     .key(&lock.key)
@@ -594,7 +588,7 @@ impl Backend for RedisStore {
     }
 
     fn lock_wait(&self) -> Duration {
-        self.inner.lock_wait
+        self.inner.settings.lock_wait
     }
 
     async fn pause(&self, attempt: u32) {
@@ -622,5 +616,16 @@ mod tests {
         assert_eq!(pause(0), FIRST_PAUSE);
         assert_eq!(pause(1), 2 * FIRST_PAUSE);
         assert_eq!(pause(40), MAX_PAUSE);
+    }
+
+    #[test]
+    fn the_builder_prints_its_settings_but_not_the_password() {
+        let builder = RedisStore::builder("redis://app:hunter2@cache.internal:6380/3")
+            .unwrap()
+            .prefix("myapp");
+        let text = format!("{builder:?} {builder:#?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("cache.internal:6380"), "{text}");
+        assert!(text.contains("myapp"), "{text}");
     }
 }

@@ -15,6 +15,15 @@ use crate::error::{Error, ErrorKind};
 /// Builds a [`RedisStore`]; every setting has a default, documented on its method.
 pub struct RedisStoreBuilder {
     pub(super) client: Client,
+    pub(super) settings: RedisSettings,
+}
+
+/// Everything a store is configured with but its client: what the builder sets and the store
+/// keeps, handed over whole. Free of credentials (the address is the host and port only), so it
+/// is what both print in `Debug`.
+#[derive(Clone, Debug)]
+pub(super) struct RedisSettings {
+    /// Where the server is, for logs and `Debug`.
     pub(super) addr: String,
     pub(super) prefix: String,
     pub(super) op_timeout: Duration,
@@ -26,15 +35,10 @@ pub struct RedisStoreBuilder {
 
 impl fmt::Debug for RedisStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the client: its connection info holds the URL's password.
         f.debug_struct("RedisStoreBuilder")
-            .field("addr", &self.addr)
-            .field("prefix", &self.prefix)
-            .field("op_timeout", &self.op_timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("lock_ttl", &self.lock_ttl)
-            .field("lock_wait", &self.lock_wait)
-            .field("retry_after", &self.retry_after)
-            .finish()
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +47,7 @@ impl RedisStoreBuilder {
     /// server use different prefixes; the prefix is also bound into sealed entries.
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+        self.settings.prefix = prefix.into();
         self
     }
 
@@ -51,14 +55,14 @@ impl RedisStoreBuilder {
     /// degrades to calling the creator.
     #[must_use]
     pub fn op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = timeout;
+        self.settings.op_timeout = timeout;
         self
     }
 
     /// The bound on establishing a connection, at start and when reconnecting (default 1 s).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
@@ -66,7 +70,7 @@ impl RedisStoreBuilder {
     /// other processes by at most this much. Make it longer than your slowest creator.
     #[must_use]
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
+        self.settings.lock_ttl = ttl;
         self
     }
 
@@ -74,7 +78,7 @@ impl RedisStoreBuilder {
     /// 5 s). Callers with a stale value never wait.
     #[must_use]
     pub fn lock_wait(mut self, wait: Duration) -> Self {
-        self.lock_wait = wait;
+        self.settings.lock_wait = wait;
         self
     }
 
@@ -82,26 +86,27 @@ impl RedisStoreBuilder {
     /// again (default 1 s; zero retries on every call).
     #[must_use]
     pub fn retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = after;
+        self.settings.retry_after = after;
         self
     }
 
     fn validate(&self) -> Result<(), Error> {
+        let s = &self.settings;
         let bad = |what: String| {
             Err(Error::new(
                 ErrorKind::InvalidConfig,
                 format!("invalid Redis store setting: {what}"),
             ))
         };
-        if self.prefix.is_empty() || self.prefix.contains(char::is_whitespace) {
+        if s.prefix.is_empty() || s.prefix.contains(char::is_whitespace) {
             return bad("the prefix must be non-empty and without spaces".into());
         }
         let settings = [
-            ("op_timeout", self.op_timeout, true),
-            ("connect_timeout", self.connect_timeout, true),
-            ("lock_ttl", self.lock_ttl, true),
-            ("lock_wait", self.lock_wait, false),
-            ("retry_after", self.retry_after, false),
+            ("op_timeout", s.op_timeout, true),
+            ("connect_timeout", s.connect_timeout, true),
+            ("lock_ttl", s.lock_ttl, true),
+            ("lock_wait", s.lock_wait, false),
+            ("retry_after", s.retry_after, false),
         ];
         for (name, value, positive) in settings {
             if positive && value.is_zero() {
@@ -118,7 +123,7 @@ impl RedisStoreBuilder {
         // Responses are bounded by our own timeout around each call; the manager bounds
         // connecting, and retries a few times in the background after a connection breaks.
         ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
+            .set_connection_timeout(Some(self.settings.connect_timeout))
             .set_response_timeout(None)
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_millis(500))
@@ -128,12 +133,8 @@ impl RedisStoreBuilder {
         RedisStore {
             inner: Arc::new(RedisInner {
                 conn,
-                addr: self.addr,
-                prefix: self.prefix,
-                op_timeout: self.op_timeout,
-                lock_ttl: self.lock_ttl,
-                lock_wait: self.lock_wait,
-                breaker: Breaker::new(self.retry_after),
+                breaker: Breaker::new(self.settings.retry_after),
+                settings: self.settings,
                 write: Script::new(WRITE),
                 unlock: Script::new(UNLOCK),
                 remove: Script::new(REMOVE),
@@ -157,12 +158,12 @@ impl RedisStoreBuilder {
         }
         let config = self.manager_config();
         let connect = ConnectionManager::new_with_config(self.client.clone(), config);
-        match tokio::time::timeout(self.connect_timeout, connect).await {
+        match tokio::time::timeout(self.settings.connect_timeout, connect).await {
             Ok(Ok(conn)) => Ok(self.finish(conn)),
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => Err(Error::new(
                 ErrorKind::StoreTimeout,
-                format!("could not connect to Redis at {}", self.addr),
+                format!("could not connect to Redis at {}", self.settings.addr),
             )),
         }
     }
