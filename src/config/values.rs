@@ -22,6 +22,16 @@ pub(super) const TIME_FORMS: &str =
 /// The longest clock leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
 
+/// Text that is not blank, trimmed.
+pub(super) fn non_empty(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(t.to_owned())
+    }
+}
+
 /// A duration in humantime's form ("30m", "14d", "1h 30m").
 pub(super) fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|_| format!("expected {DURATION_FORMS}"))
