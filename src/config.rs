@@ -152,7 +152,7 @@ use zeroize::Zeroizing;
 use crate::clock::UnixTime;
 use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
-use crate::keys::{Key, KeyId, KeyRing, KeyState};
+use crate::keys::{Key, KeyId, KeyRing, KeyState, RingProblem};
 #[cfg(doc)]
 use crate::seal::Sealer;
 use crate::{Defaults, SessionBuilder, SessionManager, SessionSettings};
@@ -307,8 +307,36 @@ fn state_tag(state: KeyState) -> [u8; 9] {
     out
 }
 
-/// Build and check the ring: ids unique, exactly one primary, at most one pending key, each
-/// problem reported against the entry that causes it.
+/// A [`KeyRingBuilder`](crate::KeyRingBuilder) problem, reported against the entries that
+/// cause it (`keys.key[1]`, `SEALED_SESSION_KEYS[0]`), or the source (`label`).
+fn ring_error(label: &str, specs: &[KeySpec], problem: RingProblem) -> Error {
+    let at = |i: usize| specs.get(i).map_or(label, |s| s.origin.as_str());
+    let message = match problem {
+        RingProblem::Empty => format!("{label}: no keys are configured"),
+        RingProblem::NoPrimary => {
+            format!("{label}: no key is primary; exactly one key needs state \"primary\"")
+        }
+        RingProblem::SecondPrimary { first, second } => format!(
+            "{}.state: a second primary key ({} is primary); a ring has exactly one",
+            at(second),
+            at(first)
+        ),
+        RingProblem::SecondPending { first, second } => format!(
+            "{}.state: a second pending key ({} is pending); a ring has at most one",
+            at(second),
+            at(first)
+        ),
+        RingProblem::SameId { id, first, second } => format!(
+            "{}: the key id {id} is already used by {}",
+            at(second),
+            at(first)
+        ),
+    };
+    Error::new(ErrorKind::InvalidKeyRing, message)
+}
+
+/// Build the ring; [`KeyRingBuilder`](crate::KeyRingBuilder) checks it, and its problems are
+/// reported against the entries that cause them.
 fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<BuiltRing, Error> {
     let listed;
     let (label, specs): (&str, &[KeySpec]) = match source {
@@ -325,14 +353,8 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
             (env::KEYS_FILE, &listed)
         }
     };
-    if specs.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidKeyRing,
-            format!("{label}: no keys are configured"),
-        ));
-    }
     let mut builder = KeyRing::builder();
-    let mut entries: Vec<(KeyId, KeyState, &str)> = Vec::with_capacity(specs.len());
+    let mut entries: Vec<(KeyId, KeyState)> = Vec::with_capacity(specs.len());
     let mut hash = Sha256::new();
     for spec in specs {
         let mut key = match &spec.secret {
@@ -342,67 +364,22 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
         if let Some(id) = spec.id {
             key = key.with_id(id);
         }
-        let id = key.id();
-        if let Some((_, _, other)) = entries.iter().find(|(i, _, _)| *i == id) {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!(
-                    "{}: the key id {id} is already used by {other}",
-                    spec.origin
-                ),
-            ));
-        }
-        let same_role = |wanted: fn(&KeyState) -> bool| {
-            entries
-                .iter()
-                .find(|(_, s, _)| wanted(s))
-                .map(|(_, _, o)| *o)
-        };
-        match spec.state {
-            KeyState::Primary => {
-                if let Some(other) = same_role(|s| *s == KeyState::Primary) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidKeyRing,
-                        format!(
-                            "{}.state: a second primary key ({other} is primary); a ring has exactly one",
-                            spec.origin
-                        ),
-                    ));
-                }
-            }
-            KeyState::Pending { .. } => {
-                if let Some(other) = same_role(|s| matches!(s, KeyState::Pending { .. })) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidKeyRing,
-                        format!(
-                            "{}.state: a second pending key ({other} is pending); a ring has at most one",
-                            spec.origin
-                        ),
-                    ));
-                }
-            }
-            KeyState::Older => {}
-        }
-        hash.update(id.get().to_be_bytes());
+        hash.update(key.id().get().to_be_bytes());
         hash.update(state_tag(spec.state));
         hash.update(key.to_base64().as_bytes());
-        entries.push((id, spec.state, &spec.origin));
+        entries.push((key.id(), spec.state));
         builder = builder.key(key, spec.state);
-    }
-    if !entries.iter().any(|(_, s, _)| *s == KeyState::Primary) {
-        return Err(Error::new(
-            ErrorKind::InvalidKeyRing,
-            format!("{label}: no key is primary; exactly one key needs state \"primary\""),
-        ));
     }
     if let Some(t) = revoke_before {
         builder = builder.revoke_before(t);
         hash.update(t.as_secs().to_be_bytes());
     }
-    let ring = builder.build().map_err(|e| prefixed(label, &e))?;
+    let ring = builder
+        .try_build()
+        .map_err(|problem| ring_error(label, specs, problem))?;
     Ok(BuiltRing {
         ring,
-        entries: entries.into_iter().map(|(i, s, _)| (i, s)).collect(),
+        entries,
         fingerprint: hash.finalize().into(),
     })
 }

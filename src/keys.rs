@@ -528,6 +528,52 @@ impl fmt::Debug for KeyRing {
     }
 }
 
+/// Why a [`KeyRingBuilder`] refuses its keys. Entries are numbered from 0 in the order they were
+/// added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RingProblem {
+    /// No keys at all.
+    Empty,
+    /// Keys, none of them primary.
+    NoPrimary,
+    /// Entry `second` is primary too.
+    SecondPrimary { first: usize, second: usize },
+    /// Entry `second` is pending too.
+    SecondPending { first: usize, second: usize },
+    /// Entry `second` has entry `first`'s id (derived ids collide only if the same secret is
+    /// added twice, or with probability 2^-32).
+    SameId {
+        id: KeyId,
+        first: usize,
+        second: usize,
+    },
+}
+
+impl fmt::Display for RingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RingProblem::Empty => f.write_str("a key ring needs keys; none were given"),
+            RingProblem::NoPrimary => {
+                f.write_str("a key ring needs exactly one primary key; none is primary")
+            }
+            RingProblem::SecondPrimary { first, second } => write!(
+                f,
+                "a key ring needs exactly one primary key; keys {first} and {second} (from 0) \
+                 are both primary"
+            ),
+            RingProblem::SecondPending { first, second } => write!(
+                f,
+                "a key ring holds at most one pending key; keys {first} and {second} (from 0) \
+                 are both pending"
+            ),
+            RingProblem::SameId { id, first, second } => write!(
+                f,
+                "two keys have the id {id}: keys {first} and {second} (from 0)"
+            ),
+        }
+    }
+}
+
 /// Builds a [`KeyRing`]; [`build`](KeyRingBuilder::build) validates it.
 #[derive(Default)]
 pub struct KeyRingBuilder {
@@ -579,27 +625,49 @@ impl KeyRingBuilder {
     /// pending key, or two keys with the same id (derived ids collide only if the same secret is
     /// added twice, or with probability 2^-32).
     pub fn build(self) -> Result<KeyRing, Error> {
-        let primaries = self
-            .entries
-            .iter()
-            .filter(|(_, s)| *s == KeyState::Primary)
-            .count();
-        if primaries != 1 {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("a key ring needs exactly one primary key; this one has {primaries}"),
-            ));
+        self.try_build()
+            .map_err(|p| Error::new(ErrorKind::InvalidKeyRing, p.to_string()))
+    }
+
+    /// The first problem with the keys, in the order they were added: what `build` refuses.
+    fn problem(&self) -> Option<RingProblem> {
+        if self.entries.is_empty() {
+            return Some(RingProblem::Empty);
         }
-        let pendings = self
-            .entries
-            .iter()
-            .filter(|(_, s)| matches!(s, KeyState::Pending { .. }))
-            .count();
-        if pendings > 1 {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("a key ring holds at most one pending key; this one has {pendings}"),
-            ));
+        for (second, (key, state)) in self.entries.iter().enumerate() {
+            let earlier = self.entries.get(..second).unwrap_or_default();
+            let first_where = |f: &dyn Fn(&(Key, KeyState)) -> bool| earlier.iter().position(f);
+            if let Some(first) = first_where(&|(k, _)| k.id() == key.id()) {
+                return Some(RingProblem::SameId {
+                    id: key.id(),
+                    first,
+                    second,
+                });
+            }
+            let same_role = match state {
+                KeyState::Primary => first_where(&|(_, s)| *s == KeyState::Primary)
+                    .map(|first| RingProblem::SecondPrimary { first, second }),
+                KeyState::Pending { .. } => {
+                    first_where(&|(_, s)| matches!(s, KeyState::Pending { .. }))
+                        .map(|first| RingProblem::SecondPending { first, second })
+                }
+                KeyState::Older => None,
+            };
+            if same_role.is_some() {
+                return same_role;
+            }
+        }
+        if !self.entries.iter().any(|(_, s)| *s == KeyState::Primary) {
+            return Some(RingProblem::NoPrimary);
+        }
+        None
+    }
+
+    /// [`build`](Self::build), with the problem typed so that a caller (the configuration)
+    /// can name the entries by where it read them.
+    pub(crate) fn try_build(self) -> Result<KeyRing, RingProblem> {
+        if let Some(problem) = self.problem() {
+            return Err(problem);
         }
         let mut keys: Vec<RingKey> = self
             .entries
@@ -607,19 +675,10 @@ impl KeyRingBuilder {
             .map(|(k, s)| RingKey::derive(k, *s))
             .collect();
         keys.sort_by_key(|k| k.id);
-        if let Some(dup) = keys.windows(2).find_map(|w| match w {
-            [a, b] if a.id == b.id => Some(a.id),
-            _ => None,
-        }) {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("two keys have the id {dup}"),
-            ));
-        }
         let primary = keys
             .iter()
             .position(|k| k.state == KeyState::Primary)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "no primary key"))?;
+            .ok_or(RingProblem::NoPrimary)?;
         let pending = keys.iter().enumerate().find_map(|(i, k)| match k.state {
             KeyState::Pending { activates_at } => Some((i, activates_at)),
             _ => None,
@@ -860,6 +919,57 @@ mod tests {
             ),
             ErrorKind::InvalidKeyRing
         );
+    }
+
+    /// The configuration names entries by these positions (`keys.key[2]`), so they are pinned.
+    #[test]
+    fn build_problems_name_the_entries_in_the_order_added() {
+        let problem = |b: KeyRingBuilder| b.try_build().err();
+        let t = UnixTime::from_secs(10);
+        assert_eq!(problem(KeyRing::builder()), Some(RingProblem::Empty));
+        assert_eq!(
+            problem(KeyRing::builder().older(key(1))),
+            Some(RingProblem::NoPrimary)
+        );
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .older(key(1))
+                    .primary(key(2))
+                    .primary(key(3))
+            ),
+            Some(RingProblem::SecondPrimary {
+                first: 1,
+                second: 2
+            })
+        );
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .pending(key(1), t)
+                    .primary(key(2))
+                    .pending(key(3), t)
+            ),
+            Some(RingProblem::SecondPending {
+                first: 0,
+                second: 2
+            })
+        );
+        let id = KeyId::new(5);
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .primary(key(1).with_id(id))
+                    .older(key(2))
+                    .older(key(3).with_id(id))
+            ),
+            Some(RingProblem::SameId {
+                id,
+                first: 0,
+                second: 2
+            })
+        );
+        assert_eq!(problem(KeyRing::builder().primary(key(1))), None);
     }
 
     #[test]
