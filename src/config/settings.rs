@@ -151,11 +151,12 @@ fn kind(found: &Unexpected<'_>) -> &'static str {
 /// How a TOML date-time is reported (no setting takes one).
 const DATE_TIME: &str = "a date-time";
 
-/// Every method serde would fill with the value's text is replaced by one that names its kind.
-/// `custom` carries only this module's own value-free texts (sanitized all the same).
+/// Every method serde would fill with the value's text is replaced by one that names its kind,
+/// so `custom` carries only the value-free problems of this module's readers (`values`'
+/// parsers): no deserializer or derived visitor here calls it with a value.
 impl de::Error for Problem {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Problem::new(values::sanitize(&msg.to_string()))
+        Problem::new(msg.to_string())
     }
 
     fn invalid_type(found: Unexpected<'_>, expected: &dyn Expected) -> Self {
