@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::settings::{Entry, Problem, Source};
 use super::{config_error, values, KeySource, KeySpec, Layer, Secret, Settings};
 use crate::error::{Error, ErrorKind};
-use crate::keys::{Key, KeyId, KeyState};
+use crate::keys::{parse_key_list, KeyListProblem};
 
 /// Every variable starts with this.
 pub(super) const PREFIX: &str = "SEALED_SESSION_";
@@ -132,63 +132,37 @@ where
     Ok((layer, config))
 }
 
-/// Parse a key list: `id:secret` entries separated by commas or new lines, `#` starting a
-/// comment. An entry `id:secret@TIME` is the pending key; of the others the first is the primary
-/// and the rest are older keys. `label` names the source in messages (`SEALED_SESSION_KEYS[1]`).
+/// A key list ([`crate::keys::parse_key_list`]), each entry named `label[n]` in messages.
 ///
 /// # Errors
 /// [`ErrorKind::InvalidKey`] for an entry that is not of that form, or whose id or secret is not
 /// acceptable; [`ErrorKind::InvalidConfig`] for a malformed activation time. Entries are named
 /// by position, never by content.
 pub(super) fn key_list(list: &str, label: &'static str) -> Result<Vec<KeySpec>, Error> {
-    let mut specs = Vec::new();
-    let mut have_primary = false;
-    let entries = list
-        .lines()
-        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
-        .flat_map(|line| line.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty());
-    for (n, entry) in entries.enumerate() {
-        let origin = format!("{label}[{n}]");
-        let invalid =
-            |problem: &str| Error::new(ErrorKind::InvalidKey, format!("{origin}: {problem}"));
-        let (id, rest) = entry
-            .split_once(':')
-            .ok_or_else(|| invalid("expected id:secret or id:secret@activation-time"))?;
-        let id = KeyId::parse(id.trim()).map_err(|e| invalid(e.message()))?;
-        let (secret, activates_at) = match rest.rsplit_once('@') {
-            Some((secret, at)) => {
-                let at = values::parse_time(at).map_err(|e| {
-                    config_error(format!("{origin}: the activation time: {}", e.message()))
-                })?;
-                (secret, Some(at))
-            }
-            None => (rest, None),
+    let keys = parse_key_list(list).map_err(|e| {
+        let kind = match e.problem {
+            KeyListProblem::Time => ErrorKind::InvalidConfig,
+            _ => ErrorKind::InvalidKey,
         };
-        let key = Key::from_base64(secret).map_err(|e| invalid(e.message()))?;
-        let state = match activates_at {
-            Some(activates_at) => KeyState::Pending { activates_at },
-            None if !have_primary => {
-                have_primary = true;
-                KeyState::Primary
-            }
-            None => KeyState::Older,
-        };
-        specs.push(KeySpec {
-            origin,
-            id: Some(id),
+        Error::new(kind, format!("{label}[{}]: {}", e.entry, e.problem))
+    })?;
+    Ok(keys
+        .into_iter()
+        .enumerate()
+        .map(|(n, (key, state))| KeySpec {
+            origin: format!("{label}[{n}]"),
+            id: Some(key.id()),
             secret: Secret::Inline(key),
             state,
-        });
-    }
-    Ok(specs)
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::UnixTime;
+    use crate::keys::{Key, KeyId, KeyState};
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Zeroizing<String>)> {
         pairs
