@@ -152,7 +152,7 @@ use zeroize::Zeroizing;
 use crate::clock::UnixTime;
 use crate::envelope::Mode;
 use crate::error::{Error, ErrorKind};
-use crate::keys::{Key, KeyId, KeyRing, KeyState};
+use crate::keys::{Key, KeyId, KeyRing, KeyState, RingProblem};
 #[cfg(doc)]
 use crate::seal::Sealer;
 use crate::{Defaults, SessionBuilder, SessionManager, SessionSettings};
@@ -161,6 +161,7 @@ mod env;
 mod file;
 mod reload;
 mod rotate;
+mod settings;
 mod values;
 
 pub use reload::{KeyRingReloader, ReloadPoller};
@@ -177,42 +178,6 @@ fn prefixed(prefix: &str, e: &Error) -> Error {
     Error::new(e.kind(), format!("{prefix}: {}", e.message()))
 }
 
-/// How a session field is written in the file (in the environment every field is text).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum FieldKind {
-    /// A TOML string, parsed by [`Settings::set_text`].
-    Text,
-    /// A TOML boolean.
-    Bool,
-    /// A TOML number (integer or float).
-    Fraction,
-    /// A TOML integer.
-    Count,
-    /// A TOML array of mode names.
-    Modes,
-}
-
-/// Every `[session]` field, in documentation order.
-const SESSION_FIELDS: [(&str, FieldKind); 17] = [
-    ("cookie_name", FieldKind::Text),
-    ("path", FieldKind::Text),
-    ("domain", FieldKind::Text),
-    ("same_site", FieldKind::Text),
-    ("secure", FieldKind::Bool),
-    ("http_only", FieldKind::Bool),
-    ("partitioned", FieldKind::Bool),
-    ("mode", FieldKind::Text),
-    ("also_open", FieldKind::Modes),
-    ("purpose", FieldKind::Text),
-    ("lifetime", FieldKind::Text),
-    ("idle_timeout", FieldKind::Text),
-    ("refresh_fraction", FieldKind::Fraction),
-    ("cookie_lifetime", FieldKind::Text),
-    ("chunks", FieldKind::Count),
-    ("leeway", FieldKind::Text),
-    ("delete_rejected", FieldKind::Bool),
-];
-
 /// The merged session settings, and which source set each one.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Settings {
@@ -221,69 +186,19 @@ struct Settings {
     /// Where each set field came from (`SEALED_SESSION_PATH`, `session.path`), by field name:
     /// errors found once the sources are merged name these, never the values. A field without
     /// an entry holds its default.
-    origins: BTreeMap<&'static str, String>,
-}
-
-fn non_empty(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        Err("must not be empty".to_owned())
-    } else {
-        Ok(t.to_owned())
-    }
+    origins: BTreeMap<String, String>,
 }
 
 impl Settings {
-    /// Set `field` from its text form. The problem, if any, never contains `text`.
-    fn set_text(&mut self, field: &str, text: &str) -> Result<(), String> {
-        let v = &mut self.values;
-        match field {
-            "cookie_name" => v.cookie_name = non_empty(text)?,
-            "path" => v.path = non_empty(text)?,
-            "domain" => v.domain = Some(non_empty(text)?),
-            "purpose" => v.purpose = non_empty(text)?,
-            "same_site" => v.same_site = values::same_site(text)?,
-            "secure" => v.secure = values::boolean(text)?,
-            "http_only" => v.http_only = values::boolean(text)?,
-            "partitioned" => v.partitioned = values::boolean(text)?,
-            "delete_rejected" => v.delete_rejected = values::boolean(text)?,
-            "mode" => v.mode = values::mode(text)?,
-            "also_open" => {
-                v.also_open = text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(values::mode)
-                    .collect::<Result<_, _>>()?;
-            }
-            "lifetime" => v.lifetime = values::lifetime(text)?,
-            "idle_timeout" => v.idle_timeout = values::idle_timeout(text)?,
-            "leeway" => v.leeway = values::leeway(text)?,
-            "cookie_lifetime" => v.cookie_lifetime = values::cookie_lifetime(text)?,
-            "refresh_fraction" => {
-                let f = text
-                    .trim()
-                    .parse::<f64>()
-                    .map_err(|_| "expected a number from 0 to 1".to_owned())?;
-                v.refresh_fraction = values::refresh_fraction(f)?;
-            }
-            "chunks" => {
-                let n = text
-                    .trim()
-                    .parse::<i64>()
-                    .map_err(|_| "expected a whole number from 1 to 16".to_owned())?;
-                v.chunks = values::chunks(n)?;
-            }
-            _ => return Err("not a session setting".to_owned()),
-        }
-        Ok(())
-    }
-
-    /// Record that `field` was set by `origin`.
-    fn note(&mut self, field: &str, origin: impl Into<String>) {
-        if let Some((name, _)) = SESSION_FIELDS.iter().find(|(f, _)| *f == field) {
-            self.origins.insert(name, origin.into());
-        }
+    /// The defaults with `entries` applied (later entries of a field win).
+    fn from_entries(entries: &[settings::Entry]) -> Result<Settings, settings::Problem> {
+        Ok(Settings {
+            values: settings::session_settings(entries)?,
+            origins: entries
+                .iter()
+                .map(|e| (e.field.clone(), e.label.clone()))
+                .collect(),
+        })
     }
 
     /// Whether a source set `field` (rather than leaving the default).
@@ -336,12 +251,10 @@ enum KeySource {
 /// What one source (the file, or the environment) configures.
 #[derive(Clone, Default)]
 struct Layer {
-    /// The file's settings over the defaults.
-    settings: Settings,
-    /// The environment's settings, already validated, as `(field, text, variable)`: applied on
-    /// top of the file's (the texts are kept because any of them may be a secret pasted into
-    /// the wrong variable, they are zeroized).
-    overrides: Vec<(&'static str, Zeroizing<String>, String)>,
+    /// The session settings this source sets, already validated. The environment's are applied
+    /// over the file's when the two are merged (its texts are zeroized: any of them may be a
+    /// secret set in the wrong variable).
+    session: Vec<settings::Entry>,
     keys: Option<KeySource>,
     revoke_before: Option<UnixTime>,
     /// The file's `[beaker]` section: the legacy reader, while migrating off Beaker.
@@ -394,8 +307,36 @@ fn state_tag(state: KeyState) -> [u8; 9] {
     out
 }
 
-/// Build and check the ring: ids unique, exactly one primary, at most one pending key, each
-/// problem reported against the entry that causes it.
+/// A [`KeyRingBuilder`](crate::KeyRingBuilder) problem, reported against the entries that
+/// cause it (`keys.key[1]`, `SEALED_SESSION_KEYS[0]`), or the source (`label`).
+fn ring_error(label: &str, specs: &[KeySpec], problem: RingProblem) -> Error {
+    let at = |i: usize| specs.get(i).map_or(label, |s| s.origin.as_str());
+    let message = match problem {
+        RingProblem::Empty => format!("{label}: no keys are configured"),
+        RingProblem::NoPrimary => {
+            format!("{label}: no key is primary; exactly one key needs state \"primary\"")
+        }
+        RingProblem::SecondPrimary { first, second } => format!(
+            "{}.state: a second primary key ({} is primary); a ring has exactly one",
+            at(second),
+            at(first)
+        ),
+        RingProblem::SecondPending { first, second } => format!(
+            "{}.state: a second pending key ({} is pending); a ring has at most one",
+            at(second),
+            at(first)
+        ),
+        RingProblem::SameId { id, first, second } => format!(
+            "{}: the key id {id} is already used by {}",
+            at(second),
+            at(first)
+        ),
+    };
+    Error::new(ErrorKind::InvalidKeyRing, message)
+}
+
+/// Build the ring; [`KeyRingBuilder`](crate::KeyRingBuilder) checks it, and its problems are
+/// reported against the entries that cause them.
 fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<BuiltRing, Error> {
     let listed;
     let (label, specs): (&str, &[KeySpec]) = match source {
@@ -412,14 +353,8 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
             (env::KEYS_FILE, &listed)
         }
     };
-    if specs.is_empty() {
-        return Err(Error::new(
-            ErrorKind::InvalidKeyRing,
-            format!("{label}: no keys are configured"),
-        ));
-    }
     let mut builder = KeyRing::builder();
-    let mut entries: Vec<(KeyId, KeyState, &str)> = Vec::with_capacity(specs.len());
+    let mut entries: Vec<(KeyId, KeyState)> = Vec::with_capacity(specs.len());
     let mut hash = Sha256::new();
     for spec in specs {
         let mut key = match &spec.secret {
@@ -429,67 +364,22 @@ fn build_ring(source: &KeySource, revoke_before: Option<UnixTime>) -> Result<Bui
         if let Some(id) = spec.id {
             key = key.with_id(id);
         }
-        let id = key.id();
-        if let Some((_, _, other)) = entries.iter().find(|(i, _, _)| *i == id) {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!(
-                    "{}: the key id {id} is already used by {other}",
-                    spec.origin
-                ),
-            ));
-        }
-        let same_role = |wanted: fn(&KeyState) -> bool| {
-            entries
-                .iter()
-                .find(|(_, s, _)| wanted(s))
-                .map(|(_, _, o)| *o)
-        };
-        match spec.state {
-            KeyState::Primary => {
-                if let Some(other) = same_role(|s| *s == KeyState::Primary) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidKeyRing,
-                        format!(
-                            "{}.state: a second primary key ({other} is primary); a ring has exactly one",
-                            spec.origin
-                        ),
-                    ));
-                }
-            }
-            KeyState::Pending { .. } => {
-                if let Some(other) = same_role(|s| matches!(s, KeyState::Pending { .. })) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidKeyRing,
-                        format!(
-                            "{}.state: a second pending key ({other} is pending); a ring has at most one",
-                            spec.origin
-                        ),
-                    ));
-                }
-            }
-            KeyState::Older => {}
-        }
-        hash.update(id.get().to_be_bytes());
+        hash.update(key.id().get().to_be_bytes());
         hash.update(state_tag(spec.state));
         hash.update(key.to_base64().as_bytes());
-        entries.push((id, spec.state, &spec.origin));
+        entries.push((key.id(), spec.state));
         builder = builder.key(key, spec.state);
-    }
-    if !entries.iter().any(|(_, s, _)| *s == KeyState::Primary) {
-        return Err(Error::new(
-            ErrorKind::InvalidKeyRing,
-            format!("{label}: no key is primary; exactly one key needs state \"primary\""),
-        ));
     }
     if let Some(t) = revoke_before {
         builder = builder.revoke_before(t);
         hash.update(t.as_secs().to_be_bytes());
     }
-    let ring = builder.build().map_err(|e| prefixed(label, &e))?;
+    let ring = builder
+        .try_build()
+        .map_err(|problem| ring_error(label, specs, problem))?;
     Ok(BuiltRing {
         ring,
-        entries: entries.into_iter().map(|(i, s, _)| (i, s)).collect(),
+        entries,
         fingerprint: hash.finalize().into(),
     })
 }
@@ -551,13 +441,11 @@ fn resolve(
     origin: Option<Arc<Origin>>,
 ) -> Result<(Config, Vec<(KeyId, KeyState)>), Error> {
     let file = file.unwrap_or_default();
-    let mut settings = file.settings;
-    for (field, text, var) in &env.overrides {
-        settings
-            .set_text(field, text)
-            .map_err(|problem| config_error(format!("{var}: {problem}")))?;
-        settings.note(field, var.clone());
-    }
+    let mut entries = file.session.clone();
+    entries.retain(|f| !env.session.iter().any(|e| e.field == f.field));
+    entries.extend(env.session.iter().cloned());
+    // Each source was validated alone, so a problem here is still named by its own source.
+    let settings = Settings::from_entries(&entries).map_err(|p| config_error(p.to_string()))?;
     let keys = env.keys.as_ref().or(file.keys.as_ref()).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidKeyRing,

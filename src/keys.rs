@@ -375,68 +375,44 @@ impl KeyRing {
             .build_infallible_single()
     }
 
-    /// Parse a key list: comma-separated `id:secret` entries, the secret in standard or URL-safe
-    /// base64 (padding optional); the first is the primary, the rest are older keys. This is the
-    /// format of the examples' `SESSION_KEYS` variable.
+    /// Parse a key list: `id:secret` entries separated by commas or new lines, `#` starting a
+    /// comment, the secret in standard or URL-safe base64 (padding optional). The first entry is
+    /// the primary and the rest are older keys, except an entry `id:secret@TIME`, which is the
+    /// pending key, sealing from `TIME` on (RFC 3339 with an offset, or `@` and Unix seconds).
+    /// This is the format of `SEALED_SESSION_KEYS` and of the examples' `SESSION_KEYS`.
     ///
     /// ```
-    /// use sealed_session::{Key, KeyRing, KeyId};
+    /// use sealed_session::{Key, KeyRing, KeyId, UnixTime};
     ///
-    /// let (a, b) = (Key::generate(), Key::generate());
-    /// let list = format!("2:{},1:{}", a.to_base64().as_str(), b.to_base64().as_str());
+    /// let (a, b, c) = (Key::generate(), Key::generate(), Key::generate());
+    /// let list = format!(
+    ///     "2:{},1:{}\n3:{}@2023-11-14T22:13:20Z # the next key",
+    ///     a.to_base64().as_str(),
+    ///     b.to_base64().as_str(),
+    ///     c.to_base64().as_str()
+    /// );
     /// let ring = KeyRing::from_key_list(&list)?;
-    /// assert_eq!(ring.primary_id_at(sealed_session::UnixTime::now()), KeyId::new(2));
+    /// assert_eq!(ring.primary_id_at(UnixTime::from_secs(1_600_000_000)), KeyId::new(2));
+    /// assert_eq!(ring.primary_id_at(UnixTime::from_secs(1_700_000_000)), KeyId::new(3));
     /// assert!(KeyRing::from_key_list("1:tooshort").is_err());
     /// # Ok::<(), sealed_session::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidKey`] naming the entry (by position and id, never the secret) that is
-    /// not `id:secret` or whose secret is unacceptable; [`ErrorKind::InvalidKeyRing`] for
-    /// duplicate ids or an empty list.
+    /// [`ErrorKind::InvalidKey`] naming the entry (by position, never its text) that is not
+    /// `id:secret` or `id:secret@TIME`, or whose id, secret or time is unacceptable;
+    /// [`ErrorKind::InvalidKeyRing`] for an empty list, two pending keys or duplicate ids.
     pub fn from_key_list(list: &str) -> Result<KeyRing, Error> {
-        let mut builder = KeyRing::builder();
-        let mut count = 0usize;
-        for (position, entry) in list
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .enumerate()
-        {
-            let n = position.saturating_add(1);
-            let (id, secret) = entry.split_once(':').ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidKey,
-                    format!("key entry {n} is not of the form id:secret"),
-                )
-            })?;
-            let id = KeyId::parse(id.trim()).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidKey,
-                    format!("key entry {n}: {}", e.message()),
-                )
-            })?;
-            let key = Key::from_base64(secret).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidKey,
-                    format!("key {id} (entry {n}): {}", e.message()),
-                )
-            })?;
-            let key = key.with_id(id);
-            builder = if count == 0 {
-                builder.primary(key)
-            } else {
-                builder.older(key)
-            };
-            count = count.saturating_add(1);
-        }
-        if count == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                "the key list is empty",
-            ));
-        }
-        builder.build()
+        let keys = parse_key_list(list).map_err(|e| {
+            let n = e.entry.saturating_add(1);
+            Error::new(
+                ErrorKind::InvalidKey,
+                format!("key entry {n}: {}", e.problem),
+            )
+        })?;
+        keys.into_iter()
+            .fold(KeyRing::builder(), |b, (key, state)| b.key(key, state))
+            .build()
     }
 
     /// The id of the key that seals at `now` (the pending key once its time has come).
@@ -528,6 +504,141 @@ impl fmt::Debug for KeyRing {
     }
 }
 
+/// Why an entry of a key list was refused. Nothing here holds the entry's text.
+#[derive(Debug)]
+pub(crate) enum KeyListProblem {
+    /// Not `id:secret` or `id:secret@TIME`.
+    Form,
+    /// The id's problem ([`KeyId::parse`]).
+    Id(Error),
+    /// The secret's problem ([`Key::from_base64`]).
+    Secret(Error),
+    /// The activation time is not a time.
+    Time,
+}
+
+impl fmt::Display for KeyListProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyListProblem::Form => f.write_str("expected id:secret or id:secret@activation-time"),
+            KeyListProblem::Id(e) | KeyListProblem::Secret(e) => f.write_str(e.message()),
+            KeyListProblem::Time => write!(f, "the activation time: expected {TIME_FORMS}"),
+        }
+    }
+}
+
+/// A refused key-list entry: its position (from 0) and why.
+#[derive(Debug)]
+pub(crate) struct KeyListError {
+    pub(crate) entry: usize,
+    pub(crate) problem: KeyListProblem,
+}
+
+/// What a time looks like, for messages.
+pub(crate) const TIME_FORMS: &str =
+    "an RFC 3339 time with an offset, such as \"2026-11-01T00:00:00Z\", or \"@\" and Unix seconds";
+
+/// A point in time: RFC 3339 with an offset (read by the `time` crate; fractional seconds are
+/// dropped), or `@` and Unix seconds, the form [`UnixTime`]'s `Display` falls back to. `None`
+/// for anything else, and for times before 1970.
+pub(crate) fn parse_time(text: &str) -> Option<UnixTime> {
+    let t = text.trim();
+    if let Some(secs) = t.strip_prefix('@') {
+        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return secs.parse::<u64>().ok().map(UnixTime::from_secs);
+    }
+    let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp())
+        .ok()
+        .map(UnixTime::from_secs)
+}
+
+/// The one key-list parser ([`KeyRing::from_key_list`], `SEALED_SESSION_KEYS` and its file):
+/// each key with its state, in list order. The first entry without a time is the primary.
+pub(crate) fn parse_key_list(list: &str) -> Result<Vec<(Key, KeyState)>, KeyListError> {
+    let mut keys = Vec::new();
+    let mut have_primary = false;
+    let entries = list
+        .lines()
+        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    for (entry, text) in entries.enumerate() {
+        let refused = |problem| KeyListError { entry, problem };
+        let (id, rest) = text
+            .split_once(':')
+            .ok_or_else(|| refused(KeyListProblem::Form))?;
+        let id = KeyId::parse(id.trim()).map_err(|e| refused(KeyListProblem::Id(e)))?;
+        let (secret, activates_at) = match rest.rsplit_once('@') {
+            Some((secret, at)) => (
+                secret,
+                Some(parse_time(at).ok_or_else(|| refused(KeyListProblem::Time))?),
+            ),
+            None => (rest, None),
+        };
+        let key = Key::from_base64(secret).map_err(|e| refused(KeyListProblem::Secret(e)))?;
+        let state = match activates_at {
+            Some(activates_at) => KeyState::Pending { activates_at },
+            None if !have_primary => {
+                have_primary = true;
+                KeyState::Primary
+            }
+            None => KeyState::Older,
+        };
+        keys.push((key.with_id(id), state));
+    }
+    Ok(keys)
+}
+
+/// Why a [`KeyRingBuilder`] refuses its keys. Entries are numbered from 0 in the order they were
+/// added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RingProblem {
+    /// No keys at all.
+    Empty,
+    /// Keys, none of them primary.
+    NoPrimary,
+    /// Entry `second` is primary too.
+    SecondPrimary { first: usize, second: usize },
+    /// Entry `second` is pending too.
+    SecondPending { first: usize, second: usize },
+    /// Entry `second` has entry `first`'s id (derived ids collide only if the same secret is
+    /// added twice, or with probability 2^-32).
+    SameId {
+        id: KeyId,
+        first: usize,
+        second: usize,
+    },
+}
+
+impl fmt::Display for RingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RingProblem::Empty => f.write_str("a key ring needs keys; none were given"),
+            RingProblem::NoPrimary => {
+                f.write_str("a key ring needs exactly one primary key; none is primary")
+            }
+            RingProblem::SecondPrimary { first, second } => write!(
+                f,
+                "a key ring needs exactly one primary key; keys {first} and {second} (from 0) \
+                 are both primary"
+            ),
+            RingProblem::SecondPending { first, second } => write!(
+                f,
+                "a key ring holds at most one pending key; keys {first} and {second} (from 0) \
+                 are both pending"
+            ),
+            RingProblem::SameId { id, first, second } => write!(
+                f,
+                "two keys have the id {id}: keys {first} and {second} (from 0)"
+            ),
+        }
+    }
+}
+
 /// Builds a [`KeyRing`]; [`build`](KeyRingBuilder::build) validates it.
 #[derive(Default)]
 pub struct KeyRingBuilder {
@@ -579,27 +690,49 @@ impl KeyRingBuilder {
     /// pending key, or two keys with the same id (derived ids collide only if the same secret is
     /// added twice, or with probability 2^-32).
     pub fn build(self) -> Result<KeyRing, Error> {
-        let primaries = self
-            .entries
-            .iter()
-            .filter(|(_, s)| *s == KeyState::Primary)
-            .count();
-        if primaries != 1 {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("a key ring needs exactly one primary key; this one has {primaries}"),
-            ));
+        self.try_build()
+            .map_err(|p| Error::new(ErrorKind::InvalidKeyRing, p.to_string()))
+    }
+
+    /// The first problem with the keys, in the order they were added: what `build` refuses.
+    fn problem(&self) -> Option<RingProblem> {
+        if self.entries.is_empty() {
+            return Some(RingProblem::Empty);
         }
-        let pendings = self
-            .entries
-            .iter()
-            .filter(|(_, s)| matches!(s, KeyState::Pending { .. }))
-            .count();
-        if pendings > 1 {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("a key ring holds at most one pending key; this one has {pendings}"),
-            ));
+        for (second, (key, state)) in self.entries.iter().enumerate() {
+            let earlier = self.entries.get(..second).unwrap_or_default();
+            let first_where = |f: &dyn Fn(&(Key, KeyState)) -> bool| earlier.iter().position(f);
+            if let Some(first) = first_where(&|(k, _)| k.id() == key.id()) {
+                return Some(RingProblem::SameId {
+                    id: key.id(),
+                    first,
+                    second,
+                });
+            }
+            let same_role = match state {
+                KeyState::Primary => first_where(&|(_, s)| *s == KeyState::Primary)
+                    .map(|first| RingProblem::SecondPrimary { first, second }),
+                KeyState::Pending { .. } => {
+                    first_where(&|(_, s)| matches!(s, KeyState::Pending { .. }))
+                        .map(|first| RingProblem::SecondPending { first, second })
+                }
+                KeyState::Older => None,
+            };
+            if same_role.is_some() {
+                return same_role;
+            }
+        }
+        if !self.entries.iter().any(|(_, s)| *s == KeyState::Primary) {
+            return Some(RingProblem::NoPrimary);
+        }
+        None
+    }
+
+    /// [`build`](Self::build), with the problem typed so that a caller (the configuration)
+    /// can name the entries by where it read them.
+    pub(crate) fn try_build(self) -> Result<KeyRing, RingProblem> {
+        if let Some(problem) = self.problem() {
+            return Err(problem);
         }
         let mut keys: Vec<RingKey> = self
             .entries
@@ -607,19 +740,10 @@ impl KeyRingBuilder {
             .map(|(k, s)| RingKey::derive(k, *s))
             .collect();
         keys.sort_by_key(|k| k.id);
-        if let Some(dup) = keys.windows(2).find_map(|w| match w {
-            [a, b] if a.id == b.id => Some(a.id),
-            _ => None,
-        }) {
-            return Err(Error::new(
-                ErrorKind::InvalidKeyRing,
-                format!("two keys have the id {dup}"),
-            ));
-        }
         let primary = keys
             .iter()
             .position(|k| k.state == KeyState::Primary)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidKeyRing, "no primary key"))?;
+            .ok_or(RingProblem::NoPrimary)?;
         let pending = keys.iter().enumerate().find_map(|(i, k)| match k.state {
             KeyState::Pending { activates_at } => Some((i, activates_at)),
             _ => None,
@@ -860,6 +984,57 @@ mod tests {
             ),
             ErrorKind::InvalidKeyRing
         );
+    }
+
+    /// The configuration names entries by these positions (`keys.key[2]`), so they are pinned.
+    #[test]
+    fn build_problems_name_the_entries_in_the_order_added() {
+        let problem = |b: KeyRingBuilder| b.try_build().err();
+        let t = UnixTime::from_secs(10);
+        assert_eq!(problem(KeyRing::builder()), Some(RingProblem::Empty));
+        assert_eq!(
+            problem(KeyRing::builder().older(key(1))),
+            Some(RingProblem::NoPrimary)
+        );
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .older(key(1))
+                    .primary(key(2))
+                    .primary(key(3))
+            ),
+            Some(RingProblem::SecondPrimary {
+                first: 1,
+                second: 2
+            })
+        );
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .pending(key(1), t)
+                    .primary(key(2))
+                    .pending(key(3), t)
+            ),
+            Some(RingProblem::SecondPending {
+                first: 0,
+                second: 2
+            })
+        );
+        let id = KeyId::new(5);
+        assert_eq!(
+            problem(
+                KeyRing::builder()
+                    .primary(key(1).with_id(id))
+                    .older(key(2))
+                    .older(key(3).with_id(id))
+            ),
+            Some(RingProblem::SameId {
+                id,
+                first: 0,
+                second: 2
+            })
+        );
+        assert_eq!(problem(KeyRing::builder().primary(key(1))), None);
     }
 
     #[test]

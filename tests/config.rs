@@ -940,6 +940,150 @@ fn secrets_never_appear_in_errors() {
     }
 }
 
+/// The `[session]` table and the variables are read through serde (`SessionSettings`): a value
+/// of the wrong type is reported by where it is and what kind of value it is, never by the value
+/// (serde's and `toml`'s own messages quote it), and an unknown key names the key.
+#[test]
+fn serde_settings_errors_name_the_key_never_the_value() {
+    const DIGITS: &str = "918273645546372819";
+    let cases: [(String, &[&str]); 10] = [
+        // A key-like string where a number or a boolean is expected.
+        (
+            format!("chunks = \"{MARK}\""),
+            &["session.chunks: expected a whole number, found a string"],
+        ),
+        (
+            format!("refresh_fraction = \"{MARK}\""),
+            &["session.refresh_fraction: expected a number from 0 to 1, found a string"],
+        ),
+        (
+            format!("partitioned = \"{MARK}\""),
+            &["session.partitioned: expected true or false, found a string"],
+        ),
+        (
+            format!("also_open = [\"aes-256-gcm\", \"{MARK}\"]"),
+            &["session.also_open[1]: unknown mode"],
+        ),
+        (
+            format!("also_open = [\"aes-256-gcm\", {DIGITS}]"),
+            &["session.also_open[1]: expected a string, found an integer"],
+        ),
+        // A number where a string is expected.
+        (
+            format!("cookie_name = {DIGITS}"),
+            &["session.cookie_name: expected a string, found an integer"],
+        ),
+        (
+            format!("purpose = {DIGITS}.5"),
+            &["session.purpose: expected a string, found a float"],
+        ),
+        (
+            format!("domain = {{ secret = \"{MARK}\" }}"),
+            &["session.domain: expected a string, found a table"],
+        ),
+        (
+            "lifetime = 2023-11-14T22:13:20Z".to_owned(),
+            &["session.lifetime: expected a string, found a date-time"],
+        ),
+        (
+            "secure_cookie = true".to_owned(),
+            &[
+                "session.secure_cookie: unknown field; expected one of cookie_name, path, domain, \
+                 same_site, secure, http_only, partitioned, mode, also_open, purpose, lifetime, \
+                 idle_timeout, refresh_fraction, cookie_lifetime, chunks, leeway, delete_rejected",
+            ],
+        ),
+    ];
+    for (line, fragments) in cases {
+        let e = load_err(&with_primary(&format!("[session]\n{line}\n")));
+        assert_err(&e, ErrorKind::InvalidConfig, fragments);
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert_no_mark(&text);
+            assert!(!text.contains(&DIGITS[..8]), "{text}");
+            assert!(!text.contains("2023"), "{text}");
+        }
+    }
+    // The key table is walked by hand, with the same rule.
+    let e = load_err(&format!(
+        "[[keys.key]]\nid = \"1\"\nsecret = {DIGITS}\nstate = \"primary\"\n"
+    ));
+    assert_err(
+        &e,
+        ErrorKind::InvalidConfig,
+        &["keys.key[0].secret: expected a string (the secret in base64), found an integer"],
+    );
+    assert!(!e.to_string().contains(&DIGITS[..8]), "{e}");
+
+    // The environment: the same reader, every value text, named by the variable.
+    let k = key_entry(1, &key(1), "primary");
+    for (name, value, fragment) in [
+        (
+            "SEALED_SESSION_CHUNKS",
+            MARK.to_owned(),
+            "expected a whole number",
+        ),
+        (
+            "SEALED_SESSION_REFRESH_FRACTION",
+            MARK.to_owned(),
+            "expected a number",
+        ),
+        (
+            "SEALED_SESSION_PARTITIONED",
+            MARK.to_owned(),
+            "expected true or false",
+        ),
+        (
+            "SEALED_SESSION_ALSO_OPEN",
+            format!("aes-256-gcm, {MARK}"),
+            "unknown mode",
+        ),
+        (
+            "SEALED_SESSION_LIFETIME",
+            DIGITS.to_owned(),
+            "expected a duration",
+        ),
+    ] {
+        let e = Config::loader()
+            .toml(k.clone())
+            .env_vars(vars(&[(name, value)]))
+            .load()
+            .unwrap_err();
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &[&format!("{name}: {fragment}")],
+        );
+        assert_no_mark(&e.to_string());
+        assert!(!e.to_string().contains(&DIGITS[..8]), "{e}");
+    }
+}
+
+/// A TOML syntax error is reported by line and column: `toml`'s own rendering, which prints the
+/// offending source line under the message, is not used, so a secret on that line stays out.
+#[test]
+fn syntax_errors_do_not_echo_the_line() {
+    for line in [
+        format!("purpose = {MARK}"),
+        format!("cookie_name = \"{MARK}"),
+        format!("cookie_name = '{MARK}"),
+        format!("domain = \"{MARK}\" x"),
+        MARK.to_owned(),
+    ] {
+        let e = load_err(&with_primary(&format!("[session]\n{line}\n")));
+        assert_err(
+            &e,
+            ErrorKind::InvalidConfig,
+            &["TOML syntax error at line 2"],
+        );
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert_no_mark(&text);
+            assert!(!text.contains(&line), "{text}");
+            assert!(!text.contains(" = "), "the line is echoed: {text}");
+            assert!(!text.contains('|'), "a source snippet is printed: {text}");
+        }
+    }
+}
+
 #[test]
 fn debug_never_prints_secrets() {
     let (k1, k2) = (key(1), key(2));

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use super::{config_error, values, KeySource, KeySpec, Layer, Secret, SESSION_FIELDS};
+use super::settings::{Entry, Problem, Source};
+use super::{config_error, values, KeySource, KeySpec, Layer, Secret, Settings};
 use crate::error::{Error, ErrorKind};
-use crate::keys::{Key, KeyId, KeyState};
+use crate::keys::{parse_key_list, KeyListProblem};
 
 /// Every variable starts with this.
 pub(super) const PREFIX: &str = "SEALED_SESSION_";
@@ -37,18 +38,28 @@ pub(super) fn process_vars() -> Result<Vec<(String, Zeroizing<String>)>, Error> 
     Ok(out)
 }
 
-/// Every variable name we know, for the unknown-variable message.
-fn known_names() -> Vec<String> {
-    let mut names: Vec<String> = [CONFIG, KEYS, KEYS_FILE, REVOKE_BEFORE]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    names.extend(
-        SESSION_FIELDS
-            .iter()
-            .map(|(f, _)| format!("{PREFIX}{}", f.to_ascii_uppercase())),
-    );
-    names
+/// The variable of a session setting.
+fn variable(field: &str) -> String {
+    format!("{PREFIX}{}", field.to_ascii_uppercase())
+}
+
+/// A session setting's problem, named by its variable; an unknown variable lists the known ones.
+fn problem(p: &Problem) -> Error {
+    match p.known {
+        Some(fields) => {
+            let mut names: Vec<String> = [CONFIG, KEYS, KEYS_FILE, REVOKE_BEFORE]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            names.extend(fields.iter().map(|f| variable(f)));
+            config_error(format!(
+                "{}: unknown variable; the known ones are {}",
+                p.at,
+                names.join(", ")
+            ))
+        }
+        None => config_error(p.to_string()),
+    }
 }
 
 /// Read the variables into a layer, and the `SEALED_SESSION_CONFIG` path if set. Variables
@@ -88,30 +99,20 @@ where
                 );
             }
             _ => {
-                let field = suffix.to_ascii_lowercase();
-                let known = SESSION_FIELDS
-                    .iter()
-                    .any(|(f, _)| *f == field && field.to_ascii_uppercase() == suffix);
-                if !known {
-                    return Err(config_error(format!(
-                        "{}: unknown variable; the known ones are {}",
-                        values::field_name(&name),
-                        known_names().join(", ")
-                    )));
-                }
-                // Checked now, so a bad variable fails the load whatever the file says;
-                // applied over the file's settings when the two are merged.
-                let Some((field, _)) = SESSION_FIELDS.iter().find(|(f, _)| *f == field) else {
-                    continue;
+                // A session setting, `SEALED_SESSION_` and the field in upper case. Any other
+                // spelling keeps its whole name as the field, which no setting has: the
+                // settings' reader then reports it as unknown.
+                let field = if suffix.bytes().any(|b| b.is_ascii_lowercase()) {
+                    name.clone()
+                } else {
+                    suffix.to_ascii_lowercase()
                 };
-                layer
-                    .settings
-                    .set_text(field, value)
-                    .map_err(|problem| config_error(format!("{name}: {problem}")))?;
-                layer.settings.note(field, name.clone());
-                layer
-                    .overrides
-                    .push((field, Zeroizing::new(value.to_owned()), name.clone()));
+                layer.session.retain(|e| e.field != field);
+                layer.session.push(Entry {
+                    field,
+                    label: values::field_name(&name),
+                    source: Source::Env(Zeroizing::new(value.to_owned())),
+                });
             }
         }
         layer.names.push(name.clone());
@@ -124,68 +125,44 @@ where
         }
         layer.keys = Some(KeySource::ListFile(path));
     }
+    // Checked now, so a bad variable fails the load whatever the file says; applied over the
+    // file's settings when the two are merged.
+    Settings::from_entries(&layer.session).map_err(|p| problem(&p))?;
     layer.names.sort();
     Ok((layer, config))
 }
 
-/// Parse a key list: `id:secret` entries separated by commas or new lines, `#` starting a
-/// comment. An entry `id:secret@TIME` is the pending key; of the others the first is the primary
-/// and the rest are older keys. `label` names the source in messages (`SEALED_SESSION_KEYS[1]`).
+/// A key list ([`crate::keys::parse_key_list`]), each entry named `label[n]` in messages.
 ///
 /// # Errors
 /// [`ErrorKind::InvalidKey`] for an entry that is not of that form, or whose id or secret is not
 /// acceptable; [`ErrorKind::InvalidConfig`] for a malformed activation time. Entries are named
 /// by position, never by content.
 pub(super) fn key_list(list: &str, label: &'static str) -> Result<Vec<KeySpec>, Error> {
-    let mut specs = Vec::new();
-    let mut have_primary = false;
-    let entries = list
-        .lines()
-        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
-        .flat_map(|line| line.split(','))
-        .map(str::trim)
-        .filter(|e| !e.is_empty());
-    for (n, entry) in entries.enumerate() {
-        let origin = format!("{label}[{n}]");
-        let invalid =
-            |problem: &str| Error::new(ErrorKind::InvalidKey, format!("{origin}: {problem}"));
-        let (id, rest) = entry
-            .split_once(':')
-            .ok_or_else(|| invalid("expected id:secret or id:secret@activation-time"))?;
-        let id = KeyId::parse(id.trim()).map_err(|e| invalid(e.message()))?;
-        let (secret, activates_at) = match rest.rsplit_once('@') {
-            Some((secret, at)) => {
-                let at = values::parse_time(at).map_err(|e| {
-                    config_error(format!("{origin}: the activation time: {}", e.message()))
-                })?;
-                (secret, Some(at))
-            }
-            None => (rest, None),
+    let keys = parse_key_list(list).map_err(|e| {
+        let kind = match e.problem {
+            KeyListProblem::Time => ErrorKind::InvalidConfig,
+            _ => ErrorKind::InvalidKey,
         };
-        let key = Key::from_base64(secret).map_err(|e| invalid(e.message()))?;
-        let state = match activates_at {
-            Some(activates_at) => KeyState::Pending { activates_at },
-            None if !have_primary => {
-                have_primary = true;
-                KeyState::Primary
-            }
-            None => KeyState::Older,
-        };
-        specs.push(KeySpec {
-            origin,
-            id: Some(id),
+        Error::new(kind, format!("{label}[{}]: {}", e.entry, e.problem))
+    })?;
+    Ok(keys
+        .into_iter()
+        .enumerate()
+        .map(|(n, (key, state))| KeySpec {
+            origin: format!("{label}[{n}]"),
+            id: Some(key.id()),
             secret: Secret::Inline(key),
             state,
-        });
-    }
-    Ok(specs)
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::UnixTime;
-    use crate::config::FieldKind;
+    use crate::keys::{Key, KeyId, KeyState};
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Zeroizing<String>)> {
         pairs
@@ -195,27 +172,40 @@ mod tests {
     }
 
     #[test]
-    fn every_session_field_has_a_variable_and_kinds_are_text_parsable() {
-        for (field, kind) in SESSION_FIELDS {
-            let name = format!("{PREFIX}{}", field.to_ascii_uppercase());
-            assert!(known_names().contains(&name));
-            let sample = match (field, kind) {
-                ("same_site", _) => "strict",
-                ("mode", _) | ("also_open", _) => "xchacha20poly1305",
-                (_, FieldKind::Bool) => "off",
-                (_, FieldKind::Fraction) => "0.5",
-                (_, FieldKind::Count) => "3",
-                ("idle_timeout", _) | ("lifetime", _) | ("leeway", _) => "30s",
-                ("cookie_lifetime", _) => "session",
-                _ => "/x",
-            };
+    fn every_session_field_has_a_variable() {
+        let samples = [
+            ("COOKIE_NAME", "id"),
+            ("PATH", "/x"),
+            ("DOMAIN", "example.com"),
+            ("SAME_SITE", "strict"),
+            ("SECURE", "off"),
+            ("HTTP_ONLY", "off"),
+            ("PARTITIONED", "on"),
+            ("MODE", "xchacha20poly1305"),
+            ("ALSO_OPEN", "xchacha20poly1305, signed-hmac-sha256"),
+            ("PURPOSE", "other"),
+            ("LIFETIME", "30s"),
+            ("IDLE_TIMEOUT", "off"),
+            ("REFRESH_FRACTION", "0.5"),
+            ("COOKIE_LIFETIME", "30d"),
+            ("CHUNKS", "3"),
+            ("LEEWAY", "0s"),
+            ("DELETE_REJECTED", "no"),
+        ];
+        for (suffix, sample) in samples {
+            let name = format!("{PREFIX}{suffix}");
             let (layer, _) = parse(vars(&[(name.as_str(), sample)])).unwrap();
+            let settings = Settings::from_entries(&layer.session).unwrap();
             assert_ne!(
-                layer.settings,
-                super::super::Settings::default(),
+                settings.values,
+                Settings::default().values,
                 "{name} did not set anything"
             );
         }
+        // The samples cover every setting: the unknown-variable message lists them all.
+        let e = parse(vars(&[("SEALED_SESSION_X", "1")])).err().unwrap();
+        let listed = e.message().matches(PREFIX).count();
+        assert_eq!(listed, samples.len() + 5, "{e}");
     }
 
     #[test]
@@ -280,7 +270,7 @@ mod tests {
             ("SEALED_SESSION_CONFIG", "/etc/s.toml"),
         ]))
         .unwrap();
-        assert_eq!(layer.settings, super::super::Settings::default());
+        assert!(layer.session.is_empty());
         assert_eq!(config, Some(PathBuf::from("/etc/s.toml")));
     }
 }

