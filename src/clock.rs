@@ -134,6 +134,27 @@ impl Clock for ManualClock {
     }
 }
 
+/// What a time looks like, for messages.
+pub(crate) const TIME_FORMS: &str =
+    "an RFC 3339 time with an offset, such as \"2026-11-01T00:00:00Z\", or \"@\" and Unix seconds";
+
+/// A point in time: RFC 3339 with an offset (read by the `time` crate; fractional seconds are
+/// dropped), or `@` and Unix seconds, the form [`UnixTime`]'s `Display` falls back to. `None`
+/// for anything else, and for times before 1970.
+pub(crate) fn parse_time(text: &str) -> Option<UnixTime> {
+    let t = text.trim();
+    if let Some(secs) = t.strip_prefix('@') {
+        if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return secs.parse::<u64>().ok().map(UnixTime::from_secs);
+    }
+    let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp())
+        .ok()
+        .map(UnixTime::from_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::seal::SealerBuilder;
 /// What a duration looks like, for error messages.
 pub(super) const DURATION_FORMS: &str = "a duration such as \"90s\", \"30m\", \"12h\" or \"14d\"";
 
-pub(super) use crate::keys::TIME_FORMS;
+pub(super) use crate::clock::TIME_FORMS;
 
 /// The longest clock leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
@@ -177,7 +177,7 @@ pub fn parse_bool(text: &str) -> Result<bool, Error> {
 /// [`ErrorKind::InvalidConfig`] if `text` is neither form or names no real instant (a month 13,
 /// February 30, a time before 1970). The message does not repeat the input.
 pub fn parse_time(text: &str) -> Result<UnixTime, Error> {
-    crate::keys::parse_time(text)
+    crate::clock::parse_time(text)
         .ok_or_else(|| Error::new(ErrorKind::InvalidConfig, format!("expected {TIME_FORMS}")))
 }
 
