@@ -56,21 +56,32 @@ pub(crate) fn read<'a>(
     values: impl IntoIterator<Item = &'a [u8]>,
 ) -> Incoming {
     let max_chunks = policy.max_chunks();
-    let chunked = max_chunks > 1;
-    // seen[i]: the values of chunk i, in request order; only chunk 0 without chunking.
-    let mut seen: Vec<Vec<&'a [u8]>> = vec![Vec::new(); max_chunks];
     let mut present = 0u32;
     let name = policy.name().as_bytes();
+    if max_chunks <= 1 {
+        // Without chunking (the default) each value under our name is a candidate as it is.
+        let mut candidates = Vec::new();
+        for (_, value) in pairs(values).filter(|(key, _)| *key == name) {
+            present = 1;
+            if candidates.len() < MAX_CANDIDATES {
+                candidates.push(candidate(value, 1));
+            }
+        }
+        return Incoming {
+            candidates,
+            present,
+        };
+    }
+    // seen[i]: the values of chunk i, in request order.
+    let mut seen: Vec<Vec<&'a [u8]>> = vec![Vec::new(); max_chunks];
     for (key, value) in pairs(values) {
         let index = if key == name {
             0
-        } else if chunked {
+        } else {
             match chunk_suffix(key, name).and_then(|k| policy.chunk_index(k)) {
                 Some(i) => i,
                 None => continue,
             }
-        } else {
-            continue;
         };
         if let Some(slot) = seen.get_mut(index) {
             present |= 1u32.checked_shl(index as u32).unwrap_or(0);
@@ -79,15 +90,8 @@ pub(crate) fn read<'a>(
             }
         }
     }
-    let candidates = if chunked {
-        assemble(&seen)
-    } else {
-        seen.first()
-            .map(|values| values.iter().map(|v| candidate(v, 1)).collect())
-            .unwrap_or_default()
-    };
     Incoming {
-        candidates,
+        candidates: assemble(&seen),
         present,
     }
 }
