@@ -162,18 +162,24 @@ impl Codec {
     }
 
     /// Append `"key":raw` to `out`: `key` escaped as `serde_json` escapes it, `raw` (compact JSON
-    /// text) as it is, once its nesting from `depth` is within the limit.
+    /// text) as it is, once its nesting from `depth` is within the limit. `depth` is `None` for
+    /// text this codec has already checked at that depth (read from a payload that passed
+    /// [`check`](Self::check)).
     pub(crate) fn write_raw_member(
         &self,
         out: &mut Vec<u8>,
         key: &str,
         raw: &str,
-        depth: usize,
+        depth: Option<usize>,
     ) -> Result<(), Error> {
         serde_json::to_writer(&mut *out, key).map_err(json_error)?;
         out.push(b':');
-        if nesting_depth_exceeds(raw.as_bytes(), depth, self.max_depth) {
-            return Err(too_deep(self.max_depth));
+        // A scalar nests nothing.
+        let nests = matches!(raw.as_bytes().first(), Some(b'[' | b'{'));
+        if let Some(depth) = depth.filter(|_| nests) {
+            if nesting_depth_exceeds(raw.as_bytes(), depth, self.max_depth) {
+                return Err(too_deep(self.max_depth));
+            }
         }
         out.extend_from_slice(raw.as_bytes());
         Ok(())

@@ -208,11 +208,17 @@ impl Data {
             out.extend_from_slice(&lineage.encode());
         }
         out.extend_from_slice(br#"","data":{"#);
-        for (i, (key, value)) in self.iter().enumerate() {
+        for (i, e) in self.entries.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            codec.write_raw_member(out, key, value, VALUE_DEPTH)?;
+            // A value read from the opened payload passed the same codec's check, at the
+            // same depth, when the cookie was opened.
+            let depth = match e.value {
+                Text::Span(..) => None,
+                Text::Owned(_) => Some(VALUE_DEPTH),
+            };
+            codec.write_raw_member(out, self.text(&e.key), self.text(&e.value), depth)?;
         }
         out.extend_from_slice(b"}}");
         codec.check_written(out.len().saturating_sub(start))
