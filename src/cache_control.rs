@@ -157,8 +157,13 @@ impl Directives {
         self.shared
     }
 
+    /// Whether the response had a `Cache-Control` header.
+    pub(crate) fn present(self) -> bool {
+        self.present
+    }
+
     /// The `Cache-Control` to send with a session cookie, when it must change; `existing` is the
-    /// current value, joined.
+    /// current value, joined (only read when the header is [`present`](Self::present)).
     pub(crate) fn with_cookie(self, existing: &[&[u8]]) -> Option<Cow<'static, str>> {
         if self.shared {
             return Some(Cow::Borrowed("private, no-store"));

@@ -274,7 +274,12 @@ impl SessionManager {
                      the session cookie; sending it with Cache-Control: private, no-store"
                 );
             }
-            let existing = response.header_values(ResponseHeader::CacheControl);
+            // The values again only when there are some (the map is borrowed mutably since).
+            let existing = if directives.present() {
+                response.header_values(ResponseHeader::CacheControl)
+            } else {
+                Vec::new()
+            };
             if let Some(value) = directives.with_cookie(&existing) {
                 response.set_header(ResponseHeader::CacheControl, value);
             }

@@ -4,7 +4,6 @@
 //! to the handler, so both see the same state across `.await` points. It opens its cookie lazily,
 //! on first access, so a request whose handler never touches the session does no cryptography.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -288,15 +287,15 @@ impl State {
     /// Store `value` under `key` unless an equal value is there.
     fn store<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
         let text = compact_text(value)?;
-        self.store_text(Cow::Borrowed(key), text);
+        self.store_text(key, text);
         Ok(())
     }
 
     /// Store compact JSON `text` under `key` unless an equal value is there. Equal values have
     /// equal text (both are written through a `Value`), so comparing the text is comparing the
     /// values.
-    fn store_text(&mut self, key: Cow<'_, str>, text: Box<str>) {
-        if self.data.get(&key) == Some(&*text) && self.status != SessionStatus::Purged {
+    fn store_text(&mut self, key: &str, text: Box<str>) {
+        if self.data.get(key) == Some(&*text) && self.status != SessionStatus::Purged {
             return;
         }
         self.mark_changed();
@@ -483,19 +482,19 @@ impl Session {
     /// [`ErrorKind::Codec`] if `value` cannot be represented as JSON.
     pub fn insert<T: Serialize + ?Sized>(
         &self,
-        key: impl Into<String>,
+        key: impl AsRef<str>,
         value: &T,
     ) -> Result<(), Error> {
         let text = compact_text(value)?;
-        self.lock().store_text(Cow::Owned(key.into()), text);
+        self.lock().store_text(key.as_ref(), text);
         Ok(())
     }
 
     /// Store a JSON value under `key`.
-    pub fn insert_value(&self, key: impl Into<String>, value: Value) {
+    pub fn insert_value(&self, key: impl AsRef<str>, value: Value) {
         // Writing a `Value` to text cannot fail (its map keys are strings).
         match compact_text(&value) {
-            Ok(text) => self.lock().store_text(Cow::Owned(key.into()), text),
+            Ok(text) => self.lock().store_text(key.as_ref(), text),
             Err(_) => tracing::error!("a JSON value could not be written as text; not stored"),
         }
     }

@@ -138,8 +138,8 @@ impl Data {
     }
 
     /// Store `value` (compact JSON text) under `key`.
-    pub(crate) fn insert(&mut self, key: Cow<'_, str>, value: Box<str>) {
-        match self.find(&key) {
+    pub(crate) fn insert(&mut self, key: &str, value: Box<str>) {
+        match self.find(key) {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
                     e.value = Text::Owned(value);
@@ -148,7 +148,7 @@ impl Data {
             Err(i) => self.entries.insert(
                 i,
                 Entry {
-                    key: Text::Owned(key.into_owned().into_boxed_str()),
+                    key: Text::Owned(key.into()),
                     value: Text::Owned(value),
                 },
             ),
@@ -345,7 +345,7 @@ mod tests {
             ("", json!([])),
         ] {
             let text = serde_json::value::to_raw_value(&v).unwrap();
-            data.insert(Cow::Borrowed(k), text.into());
+            data.insert(k, text.into());
         }
         let lineage = SessionId::parse("BBBBBBBBBBBBBBBBBBBBBA").unwrap();
         let expected = json!({
@@ -387,9 +387,9 @@ mod tests {
     #[test]
     fn insert_remove_and_clear_keep_the_order() {
         let mut data = open(r#"{"id":"AAAAAAAAAAAAAAAAAAAAAA","data":{"b":1,"d":2}}"#).data;
-        data.insert(Cow::Borrowed("c"), "3".into());
-        data.insert(Cow::Borrowed("a"), "0".into());
-        data.insert(Cow::Borrowed("d"), "4".into());
+        data.insert("c", "3".into());
+        data.insert("a", "0".into());
+        data.insert("d", "4".into());
         assert_eq!(
             data.iter().collect::<Vec<_>>(),
             [("a", "0"), ("b", "1"), ("c", "3"), ("d", "4")]
@@ -405,7 +405,7 @@ mod tests {
     #[test]
     fn limits_hold_when_writing() {
         let mut data = Data::default();
-        data.insert(Cow::Borrowed("deep"), "[[[1]]]".into());
+        data.insert("deep", "[[[1]]]".into());
         let id = SessionId::parse(ID).unwrap();
         // The value starts at depth 2: [[[ takes it to 5.
         let mut out = Vec::new();
