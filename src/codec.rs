@@ -161,18 +161,26 @@ impl Codec {
         serde_json::from_str(text).map_err(json_error)
     }
 
-    /// Append `"key":raw` to `out`: `key` escaped as `serde_json` escapes it, `raw` (compact JSON
-    /// text) as it is, once its nesting from `depth` is within the limit. `depth` is `None` for
-    /// text this codec has already checked at that depth (read from a payload that passed
+    /// Append `"key":raw` to `out`: `key` escaped as `serde_json` escapes it (or as it is, when
+    /// `key_is_plain`: known to hold nothing to escape), `raw` (compact JSON text) as it is,
+    /// once its nesting from `depth` is within the limit. `depth` is `None` for text this codec
+    /// has already checked at that depth (read from a payload that passed
     /// [`check`](Self::check)).
     pub(crate) fn write_raw_member(
         &self,
         out: &mut Vec<u8>,
         key: &str,
+        key_is_plain: bool,
         raw: &str,
         depth: Option<usize>,
     ) -> Result<(), Error> {
-        serde_json::to_writer(&mut *out, key).map_err(json_error)?;
+        if key_is_plain {
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *out, key).map_err(json_error)?;
+        }
         out.push(b':');
         // A scalar nests nothing.
         let nests = matches!(raw.as_bytes().first(), Some(b'[' | b'{'));

@@ -295,11 +295,11 @@ impl State {
     /// equal text (both are written through a `Value`), so comparing the text is comparing the
     /// values.
     fn store_text(&mut self, key: &str, text: Box<str>) {
-        if self.data.get(key) == Some(&*text) && self.status != SessionStatus::Purged {
-            return;
+        // After a purge even an equal value is a write: it starts a new session.
+        let purged = self.status == SessionStatus::Purged;
+        if self.data.insert(key, text, !purged) {
+            self.mark_changed();
         }
-        self.mark_changed();
-        self.data.insert(key, text);
     }
 
     /// The lineage to seal: `None` (omitted) while it equals the id.

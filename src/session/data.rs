@@ -137,10 +137,17 @@ impl Data {
         self.find(key).is_ok()
     }
 
-    /// Store `value` (compact JSON text) under `key`.
-    pub(crate) fn insert(&mut self, key: &str, value: Box<str>) {
+    /// Store `value` (compact JSON text) under `key`; `false` (and nothing stored) when `keep_equal`
+    /// and the text there is the same.
+    pub(crate) fn insert(&mut self, key: &str, value: Box<str>, keep_equal: bool) -> bool {
         match self.find(key) {
             Ok(i) => {
+                let Some(e) = self.entries.get(i) else {
+                    return false;
+                };
+                if keep_equal && self.text(&e.value) == &*value {
+                    return false;
+                }
                 if let Some(e) = self.entries.get_mut(i) {
                     e.value = Text::Owned(value);
                 }
@@ -153,6 +160,7 @@ impl Data {
                 },
             ),
         }
+        true
     }
 
     /// Remove the entry under `key`, returning its text.
@@ -218,7 +226,17 @@ impl Data {
                 Text::Span(..) => None,
                 Text::Owned(_) => Some(VALUE_DEPTH),
             };
-            codec.write_raw_member(out, self.text(&e.key), self.text(&e.value), depth)?;
+            // A key read from the payload without escapes has nothing to escape (JSON allows
+            // no raw `"`, `\` or control character in a string): its text is what
+            // `serde_json` would write.
+            let plain_key = matches!(e.key, Text::Span(..));
+            codec.write_raw_member(
+                out,
+                self.text(&e.key),
+                plain_key,
+                self.text(&e.value),
+                depth,
+            )?;
         }
         out.extend_from_slice(b"}}");
         codec.check_written(out.len().saturating_sub(start))
@@ -326,9 +344,11 @@ mod tests {
 
     #[test]
     fn an_opened_payload_is_written_back_byte_for_byte() {
-        let text = r#"{"id":"AAAAAAAAAAAAAAAAAAAAAA","data":{"a\"b":[1,{"x":null}],"count":3,"user":"ann"}}"#;
+        let text = "{\"id\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"data\":{\"a\\\"b\":[1,{\"x\":null}],\
+                    \"count\":3,\"user\":\"ann\",\"ü\x7f☃\":true}}";
         let opened = open(text);
-        assert_eq!(opened.data.len(), 3);
+        assert_eq!(opened.data.len(), 4);
+        assert_eq!(opened.data.get("ü\x7f☃"), Some("true"));
         assert_eq!(opened.data.get("a\"b"), Some(r#"[1,{"x":null}]"#));
         assert_eq!(opened.data.get("count"), Some("3"));
         assert_eq!(write(&opened.data, None), text);
@@ -345,7 +365,7 @@ mod tests {
             ("", json!([])),
         ] {
             let text = serde_json::value::to_raw_value(&v).unwrap();
-            data.insert(k, text.into());
+            data.insert(k, text.into(), false);
         }
         let lineage = SessionId::parse("BBBBBBBBBBBBBBBBBBBBBA").unwrap();
         let expected = json!({
@@ -387,9 +407,9 @@ mod tests {
     #[test]
     fn insert_remove_and_clear_keep_the_order() {
         let mut data = open(r#"{"id":"AAAAAAAAAAAAAAAAAAAAAA","data":{"b":1,"d":2}}"#).data;
-        data.insert("c", "3".into());
-        data.insert("a", "0".into());
-        data.insert("d", "4".into());
+        data.insert("c", "3".into(), false);
+        data.insert("a", "0".into(), false);
+        data.insert("d", "4".into(), false);
         assert_eq!(
             data.iter().collect::<Vec<_>>(),
             [("a", "0"), ("b", "1"), ("c", "3"), ("d", "4")]
@@ -405,7 +425,7 @@ mod tests {
     #[test]
     fn limits_hold_when_writing() {
         let mut data = Data::default();
-        data.insert("deep", "[[[1]]]".into());
+        data.insert("deep", "[[[1]]]".into(), false);
         let id = SessionId::parse(ID).unwrap();
         // The value starts at depth 2: [[[ takes it to 5.
         let mut out = Vec::new();
