@@ -11,7 +11,6 @@ use base64_simd::{Out, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 mod data;
@@ -135,11 +134,10 @@ fn mismatch(key: &str) -> Error {
 
 /// A value's compact JSON text, written as `insert` always has: through a `Value`, so equal
 /// values have equal text (object keys sorted).
-fn compact_text<T: Serialize + ?Sized>(value: &T) -> Result<Box<str>, Error> {
+fn compact_text<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
     let invalid = |_| Error::new(ErrorKind::Codec, "the value cannot be represented as JSON");
     let value = serde_json::to_value(value).map_err(invalid)?;
-    let raw: Box<RawValue> = serde_json::value::to_raw_value(&value).map_err(invalid)?;
-    Ok(raw.into())
+    serde_json::to_string(&value).map_err(invalid)
 }
 
 /// What a session needs from the code that loaded it: the sealer that opens its cookie, and the
@@ -294,7 +292,7 @@ impl State {
     /// Store compact JSON `text` under `key` unless an equal value is there. Equal values have
     /// equal text (both are written through a `Value`), so comparing the text is comparing the
     /// values.
-    fn store_text(&mut self, key: &str, text: Box<str>) {
+    fn store_text(&mut self, key: &str, text: String) {
         // After a purge even an equal value is a write: it starts a new session.
         let purged = self.status == SessionStatus::Purged;
         if self.data.insert(key, text, !purged) {

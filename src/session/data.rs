@@ -26,7 +26,7 @@ enum Text {
     /// `source[start..end]`, as the cookie held it.
     Span(u32, u32),
     /// Written in this request, or a key that had escapes to undo.
-    Owned(Box<str>),
+    Owned(String),
 }
 
 #[derive(Clone)]
@@ -73,7 +73,7 @@ impl Data {
         for (key, value) in payload.data.0 {
             let key = match key {
                 Cow::Borrowed(k) => span(k).unwrap_or_else(|| Text::Owned(k.into())),
-                Cow::Owned(k) => Text::Owned(k.into_boxed_str()),
+                Cow::Owned(k) => Text::Owned(k),
             };
             let value = span(value.get()).unwrap_or_else(|| Text::Owned(value.get().into()));
             entries.push(Entry { key, value });
@@ -84,13 +84,13 @@ impl Data {
     }
 
     /// Entries from elsewhere (a migrated legacy session): keys and compact JSON texts.
-    pub(crate) fn from_entries(entries: impl IntoIterator<Item = (String, Box<str>)>) -> Data {
+    pub(crate) fn from_entries(entries: impl IntoIterator<Item = (String, String)>) -> Data {
         let mut data = Data {
             source: String::new(),
             entries: entries
                 .into_iter()
                 .map(|(k, v)| Entry {
-                    key: Text::Owned(k.into_boxed_str()),
+                    key: Text::Owned(k),
                     value: Text::Owned(v),
                 })
                 .collect(),
@@ -139,13 +139,13 @@ impl Data {
 
     /// Store `value` (compact JSON text) under `key`; `false` (and nothing stored) when `keep_equal`
     /// and the text there is the same.
-    pub(crate) fn insert(&mut self, key: &str, value: Box<str>, keep_equal: bool) -> bool {
+    pub(crate) fn insert(&mut self, key: &str, value: String, keep_equal: bool) -> bool {
         match self.find(key) {
             Ok(i) => {
                 let Some(e) = self.entries.get(i) else {
                     return false;
                 };
-                if keep_equal && self.text(&e.value) == &*value {
+                if keep_equal && self.text(&e.value) == value {
                     return false;
                 }
                 if let Some(e) = self.entries.get_mut(i) {
@@ -365,7 +365,7 @@ mod tests {
             ("", json!([])),
         ] {
             let text = serde_json::value::to_raw_value(&v).unwrap();
-            data.insert(k, text.into(), false);
+            data.insert(k, text.get().to_owned(), false);
         }
         let lineage = SessionId::parse("BBBBBBBBBBBBBBBBBBBBBA").unwrap();
         let expected = json!({
