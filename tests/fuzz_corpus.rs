@@ -97,6 +97,11 @@ fn chunk_assembly_corpus() {
     replay("chunk_assembly", harness::chunk_assembly);
 }
 
+#[test]
+fn session_payload_corpus() {
+    replay("session_payload", harness::session_payload);
+}
+
 #[cfg(feature = "config")]
 #[test]
 fn config_parse_corpus() {
