@@ -214,6 +214,92 @@ fn the_valid_seeds_open() {
     }
 }
 
+/// The oracle of `session_payload` against known answers, one per committed seed: which payloads
+/// SECURITY.md ("Session payload") says open, and to what, so the corpus replay checks the crate
+/// against a reading of the spec rather than against itself.
+#[test]
+fn the_session_payload_oracle_agrees_with_known_answers() {
+    let opens = [
+        "array-triple",
+        "array-triple-null",
+        "big-value",
+        "canonical",
+        "deep-value-32",
+        "duplicates",
+        "empty-data",
+        "escaped-id",
+        "escaped-keys",
+        "fields-reordered",
+        "lineage",
+        "lineage-equal-id",
+        "lineage-null",
+        "unknown-field",
+        "unsorted",
+        "whitespace",
+    ];
+    let refused = [
+        // Documented as opening, but refused by the crate: see harness::documented_pair.
+        "array-pair",
+        "deep-value-33",
+        "duplicate-data",
+        "duplicate-id",
+        "id-non-canonical",
+        "id-number",
+        "id-standard-alphabet",
+        "invalid-utf8",
+        "lineage-invalid",
+        "missing-data",
+        "non-object-data",
+        "not-object",
+        "trailing-data",
+    ];
+    let folder = dir("corpus", "session_payload");
+    let mut named: Vec<&str> = opens.iter().chain(&refused).copied().collect();
+    named.sort_unstable();
+    let committed: Vec<String> = files(&folder)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(committed, named, "every seed has a known answer");
+    let expect = |name: &str| harness::expected_session(&fs::read(folder.join(name)).unwrap());
+    for name in opens {
+        assert!(expect(name).is_some(), "{name} opens");
+    }
+    for name in refused {
+        assert!(expect(name).is_none(), "{name} is refused");
+    }
+    let entries = |name: &str| -> Vec<(String, String)> {
+        let e = expect(name).unwrap();
+        e.data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get().to_owned()))
+            .collect()
+    };
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        entries("duplicates"),
+        pairs(&[("a", r#"{"x":5}"#), ("b", "3"), ("c", "[]")])
+    );
+    assert_eq!(
+        entries("escaped-keys")
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["/", "a", "b\n", "m\u{1}\"new\\", "é\"\\", "😀"]
+    );
+    assert_eq!(expect("escaped-id").unwrap().id, "AAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(expect("lineage-null").unwrap().lineage, None);
+    assert_eq!(
+        expect("lineage").unwrap().lineage.as_deref(),
+        Some("BBBBBBBBBBBBBBBBBBBBBA")
+    );
+    assert_eq!(entries("unknown-field"), pairs(&[("a", "1")]));
+}
+
 /// The harness's own oracle against a known answer: the strict decoder and the predicted
 /// rejections agree with the documented examples.
 #[test]
