@@ -300,6 +300,51 @@ fn the_session_payload_oracle_agrees_with_known_answers() {
     assert_eq!(entries("unknown-field"), pairs(&[("a", "1")]));
 }
 
+/// Regression (fails on 35e3b28): a payload whose `data` holds a value `serde_json` cannot read as
+/// a `Value` (a number out of `f64`'s range, a lone surrogate escape) is refused by
+/// `Sealer::open_at::<Value>` with `Decode`, but the session layer, which keeps values as raw
+/// text since 3abd421, opens it: `contains` and `keys` then report an entry that `entries()`
+/// silently drops and `get_value` cannot read, and the cookie written back carries it again. The
+/// session must open exactly what the sealer opens (the `cookie_header` target's model too).
+/// Inputs: `fuzz/regressions/session_payload/`.
+#[test]
+fn a_session_value_serde_json_refuses_is_refused_like_the_sealer() {
+    let manager = &*harness::PAYLOAD_MANAGER;
+    let sealer = manager.sealer();
+    for name in ["number-out-of-range", "lone-surrogate-escape"] {
+        let payload = fs::read(dir("regressions", "session_payload").join(name)).unwrap();
+        let times = sealed_session::Timestamps {
+            created: harness::NOW,
+            issued: harness::NOW,
+            expires: harness::NOW.checked_add(sealer.lifetime()).unwrap(),
+        };
+        let nonce = vec![7; sealer.mode().nonce_len()];
+        let token = sealer
+            .seal_raw_for_vectors(harness::NOW, &times, 1, &payload, &nonce)
+            .unwrap();
+        assert_eq!(
+            sealer
+                .open_at::<serde_json::Value>(harness::NOW, &token)
+                .err(),
+            Some(sealed_session::Rejection::Decode),
+            "{name}"
+        );
+        let header = format!("{}={token}", harness::NAME);
+        let session = manager.load_from_cookie_headers([header.as_bytes()]);
+        assert!(
+            session.is_new(),
+            "{name}: opened with keys {:?} but entries {:?}",
+            session.keys(),
+            session.entries()
+        );
+        assert_eq!(
+            session.rejection(),
+            Some(sealed_session::Rejection::Decode),
+            "{name}"
+        );
+    }
+}
+
 /// The harness's own oracle against a known answer: the strict decoder and the predicted
 /// rejections agree with the documented examples.
 #[test]
