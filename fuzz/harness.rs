@@ -562,7 +562,7 @@ fn seal_fixed(sealer: &Sealer, payload: &[u8], nonce_byte: u8) -> String {
         .unwrap()
 }
 
-fn session_payload(data: &str) -> Vec<u8> {
+fn sealed_payload_text(data: &str) -> Vec<u8> {
     format!(r#"{{"id":"{SEED_SESSION_ID}","data":{data}}}"#).into_bytes()
 }
 
@@ -592,7 +592,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ));
 
     let plain = MANAGERS[0].sealer();
-    let token = seal_fixed(plain, &session_payload(r#"{"user":"ann"}"#), 3);
+    let token = seal_fixed(plain, &sealed_payload_text(r#"{"user":"ann"}"#), 3);
     let cases = [
         ("valid-alone", format!("{NAME}={token}")),
         (
@@ -619,10 +619,10 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     // chunk_assembly: byte 0 picks the manager (0: 2 chunks, 1: 3, 2: 4).
     let chunked = CHUNKED_MANAGERS[1].sealer();
     let big = format!(r#"{{"user":"ann","pad":"{}"}}"#, "x".repeat(300));
-    let token = seal_fixed(chunked, &session_payload(&big), 5);
+    let token = seal_fixed(chunked, &sealed_payload_text(&big), 5);
     let (a, rest) = token.split_at(token.len() / 3);
     let (b, c) = rest.split_at(rest.len() / 2);
-    let small = seal_fixed(chunked, &session_payload(r#"{"user":"ann"}"#), 6);
+    let small = seal_fixed(chunked, &sealed_payload_text(r#"{"user":"ann"}"#), 6);
     let (s0, s1) = small.split_at(small.len() / 2);
     let cases = [
         (
@@ -1176,4 +1176,341 @@ pub fn cache_entry(data: &[u8]) {
         let kid = KeyId::new(u32::from_be_bytes(payload[1..5].try_into().unwrap()));
         assert!(KNOWN.contains(&kid));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// session_payload
+// ---------------------------------------------------------------------------------------------
+
+/// A manager whose sessions may span 8 cookies, so that its tokens (up to 8 × 4096 characters)
+/// can carry a payload at the codec's 16 KiB limit: the codec's limits, not the cookie budget,
+/// decide what opens.
+pub static PAYLOAD_MANAGER: LazyLock<SessionManager> = LazyLock::new(|| manager(Some(8)));
+
+/// The key [`session_payload`] inserts after reading: escapes in it, and sorted between keys a
+/// payload is likely to hold.
+pub const NEW_KEY: &str = "m\u{1}\"new\\";
+
+/// The value inserted under [`NEW_KEY`].
+fn new_value() -> Value {
+    serde_json::json!({"b": [1, "\u{2028}"], "a": null})
+}
+
+/// An object's members as written, in order, duplicates kept, keys unescaped and values as
+/// their text: what `serde_json::Value` (which keeps the last duplicate) hides.
+struct Members(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    out.push(member);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A session id as SECURITY.md defines it: a JSON string of 22 canonical base64url characters
+/// (16 bytes), by the fixtures' strict decoder.
+fn session_id_in(raw: &serde_json::value::RawValue) -> Option<String> {
+    let text: String = serde_json::from_str(raw.get()).ok()?;
+    let bytes = strict_base64url(&text)?;
+    (text.len() == 22 && bytes.len() == 16).then_some(text)
+}
+
+/// What a session payload must open to.
+#[derive(Debug)]
+pub struct ExpectedSession {
+    /// The id, as written in the payload (unescaped).
+    pub id: String,
+    /// The lineage, `None` when absent or `null`.
+    pub lineage: Option<String>,
+    /// `data`'s members, the last of duplicate keys kept, with their text as written.
+    pub data: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+}
+
+/// The session SECURITY.md documents for the two-element array `["<id>", {…}]` ("read as the
+/// same payload"), which the crate refuses: serde's derived decoder reads a sequence in field
+/// order, and `lineage` (added after that sentence) now stands between `id` and `data`. Until
+/// the lead settles which is right, [`session_payload`] accepts either outcome for it, and
+/// checks an opened one against this.
+fn documented_pair(payload: &[u8]) -> Option<Option<ExpectedSession>> {
+    if payload.len() > PAYLOAD_MAX_BYTES
+        || serde_json::from_slice::<Value>(payload)
+            .map_or(true, |v| depth(&v) > Codec::DEFAULT_MAX_DEPTH)
+    {
+        return None;
+    }
+    let elements: Vec<Box<serde_json::value::RawValue>> = serde_json::from_slice(payload).ok()?;
+    match &elements[..] {
+        [id, data] => Some(expected_fields(Some(id), None, Some(data))),
+        _ => None,
+    }
+}
+
+/// The oracle of [`session_payload`], written from SECURITY.md ("Session payload") with
+/// `serde_json` alone: the session a payload opens to, or `None` if it must be refused.
+pub fn expected_session(payload: &[u8]) -> Option<ExpectedSession> {
+    // The codec's limits: size, UTF-8 JSON with nothing after it, depth.
+    if payload.len() > PAYLOAD_MAX_BYTES {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(payload).ok()?;
+    if depth(&value) > Codec::DEFAULT_MAX_DEPTH {
+        return None;
+    }
+    // The fields: from an object (each of `id`, `lineage`, `data` at most once, others
+    // ignored) or, as serde's derived decoder reads a struct, from the array
+    // `[id, lineage, data]` (exactly three elements; `lineage` may be `null`).
+    match value {
+        Value::Object(_) => {
+            let Members(members) = serde_json::from_slice(payload).ok()?;
+            let field = |name: &str| {
+                let mut found = members.iter().filter(|(k, _)| k == name);
+                match (found.next(), found.next()) {
+                    (_, Some(_)) => Err(()),
+                    (one, None) => Ok(one.map(|(_, v)| &**v)),
+                }
+            };
+            let (id, lineage, data) = (
+                field("id").ok()?,
+                field("lineage").ok()?,
+                field("data").ok()?,
+            );
+            expected_fields(id, lineage, data)
+        }
+        Value::Array(_) => {
+            let elements: Vec<Box<serde_json::value::RawValue>> =
+                serde_json::from_slice(payload).ok()?;
+            match &elements[..] {
+                [id, lineage, data] => expected_fields(Some(id), Some(lineage), Some(data)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn expected_fields(
+    id: Option<&serde_json::value::RawValue>,
+    lineage: Option<&serde_json::value::RawValue>,
+    data: Option<&serde_json::value::RawValue>,
+) -> Option<ExpectedSession> {
+    let id = session_id_in(id?)?;
+    let lineage = match lineage {
+        None => None,
+        Some(raw) if raw.get() == "null" => None,
+        Some(raw) => Some(session_id_in(raw)?),
+    };
+    let Members(members) = serde_json::from_str(data?.get()).ok()?;
+    // Inserting in order keeps the last of duplicate keys, as `serde_json::Map` does.
+    let data = members.into_iter().collect();
+    Some(ExpectedSession { id, lineage, data })
+}
+
+/// The payload the session layer must write for `expected` after the insert: the bytes
+/// `serde_json` writes for `{"id":…,"lineage":…,"data":{…}}` (keys sorted, `lineage` omitted
+/// while it equals `id`), each value's text as the cookie held it.
+fn expected_written(expected: &ExpectedSession, new_value: &Value) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lineage: Option<&'a str>,
+        data: &'a std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+    }
+    let mut data = expected.data.clone();
+    data.insert(
+        NEW_KEY.to_owned(),
+        serde_json::value::to_raw_value(new_value).unwrap(),
+    );
+    let lineage = expected.lineage.as_deref().filter(|l| *l != expected.id);
+    serde_json::to_vec(&Out {
+        id: &expected.id,
+        lineage,
+        data: &data,
+    })
+    .unwrap()
+}
+
+/// The token a response's `Set-Cookie` headers carry for our name, assembled from its chunks
+/// (SECURITY.md, "Chunk format"); deletions are skipped.
+fn token_of(out: &[String], max: usize) -> String {
+    let mut pieces: Vec<Option<String>> = vec![None; max];
+    for raw in out {
+        let c = parse_set_cookie(raw);
+        let index = chunk_index_of(c.name(), max)
+            .unwrap_or_else(|| panic!("a cookie that is not ours: {raw}"));
+        if !c.value().is_empty() {
+            pieces[index] = Some(c.value().to_owned());
+        }
+    }
+    let first = pieces[0].take().expect("the first chunk is written");
+    let (count, first) = match first.split_once('.') {
+        Some((n, rest)) => (
+            n.parse::<usize>().expect("a canonical count"),
+            rest.to_owned(),
+        ),
+        None => (1, first),
+    };
+    let mut token = first;
+    for piece in pieces.iter_mut().take(count).skip(1) {
+        token.push_str(&piece.take().expect("every counted chunk is written"));
+    }
+    assert!(
+        pieces.iter().all(Option::is_none),
+        "chunks past the count: {out:?}"
+    );
+    token
+}
+
+/// Fuzz target `session_payload`: the bytes as a session payload, sealed (fixed nonce) by the
+/// session sealer of [`PAYLOAD_MANAGER`] and sent as its cookie. The session opens exactly when
+/// [`expected_session`] says so, to its id, lineage and entries (`entries`, `keys`,
+/// `get_value`); after an insert the response carries exactly the payload `serde_json` writes for
+/// the same session plus the new entry ([`expected_written`]), or, only when that is over the
+/// codec's byte limit, `SessionTooLarge`; the written cookies open again to the same session.
+pub fn session_payload(payload: &[u8]) {
+    let manager = &*PAYLOAD_MANAGER;
+    let sealer = manager.sealer();
+    let max = manager.policy().max_chunks();
+    let times = Timestamps {
+        created: NOW,
+        issued: NOW,
+        expires: NOW.checked_add(sealer.lifetime()).unwrap(),
+    };
+    let nonce = vec![0x3c; sealer.mode().nonce_len()];
+    let token = match sealer.seal_raw_for_vectors(NOW, &times, 1, payload, &nonce) {
+        Ok(token) => token,
+        Err(e) => {
+            // Only a token over the manager's length limit (far past the codec's 16 KiB).
+            assert_eq!(e.kind(), ErrorKind::PayloadTooLarge, "{e}");
+            assert!(payload.len() > PAYLOAD_MAX_BYTES, "{e}");
+            return;
+        }
+    };
+    let pair = documented_pair(payload);
+    let expected = expected_session(payload);
+    let header = format!("{NAME}={token}");
+    let session = manager.load_from_cookie_headers([header.as_bytes()]);
+
+    // Reading.
+    let opened = !session.is_new();
+    let expected = match pair {
+        Some(documented) if opened => documented,
+        Some(_) => None,
+        None => {
+            assert_eq!(
+                opened,
+                expected.is_some(),
+                "opened: {opened}, rejection {:?}, expected {expected:?}, for {:?}",
+                session.rejection(),
+                String::from_utf8_lossy(payload)
+            );
+            expected
+        }
+    };
+    let parsed =
+        |raw: &serde_json::value::RawValue| -> Value { serde_json::from_str(raw.get()).unwrap() };
+    match &expected {
+        Some(e) => {
+            assert_eq!(session.rejection(), None);
+            assert_eq!(session.id().map(|i| i.to_string()).as_deref(), Some(&*e.id));
+            let lineage = e.lineage.as_deref().unwrap_or(&e.id);
+            assert_eq!(
+                session.lineage().map(|l| l.to_string()).as_deref(),
+                Some(lineage)
+            );
+            let entries: Vec<(String, Value)> =
+                e.data.iter().map(|(k, v)| (k.clone(), parsed(v))).collect();
+            assert_eq!(
+                session.entries(),
+                entries,
+                "{:?}",
+                String::from_utf8_lossy(payload)
+            );
+            assert_eq!(session.keys(), e.data.keys().cloned().collect::<Vec<_>>());
+            assert_eq!(session.len(), e.data.len());
+            for (k, v) in &entries {
+                assert_eq!(session.get_value(k).as_ref(), Some(v), "{k:?}");
+                assert!(session.contains(k));
+            }
+        }
+        None => {
+            assert!(session.id().is_none() && session.entries().is_empty());
+            assert_eq!(session.rejection(), Some(Rejection::Decode));
+        }
+    }
+
+    // Writing.
+    let value = new_value();
+    session.insert(NEW_KEY, &value).unwrap();
+    assert_eq!(session.get_value(NEW_KEY), Some(value.clone()));
+    let written = expected.as_ref().map(|e| expected_written(e, &value));
+    let out = match manager.finish_at(NOW, &session) {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::SessionTooLarge | ErrorKind::PayloadTooLarge
+                ),
+                "{e}"
+            );
+            let len = written.as_ref().map_or(0, Vec::len);
+            assert!(len > PAYLOAD_MAX_BYTES, "refused to write {len} bytes: {e}");
+            return;
+        }
+    };
+    if let Some(w) = &written {
+        assert!(w.len() <= PAYLOAD_MAX_BYTES, "wrote {} bytes", w.len());
+    }
+    let token = token_of(&out, max);
+    let text = sealer
+        .open_at::<Box<serde_json::value::RawValue>>(NOW, &token)
+        .expect("the written session opens")
+        .into_value();
+    let reopened = sealer.open_at::<Value>(NOW, &token).unwrap().into_value();
+    assert_eq!(serde_json::from_str::<Value>(text.get()).unwrap(), reopened);
+    match (&expected, &written) {
+        (Some(e), Some(w)) => {
+            assert_eq!(
+                text.get(),
+                std::str::from_utf8(w).unwrap(),
+                "the payload written for {:?}",
+                String::from_utf8_lossy(payload)
+            );
+            assert_eq!(reopened["id"], Value::from(e.id.as_str()));
+        }
+        _ => {
+            // A new session: a fresh id, no lineage written, only the new entry.
+            let id = session
+                .id()
+                .expect("a written session has an id")
+                .to_string();
+            assert_eq!(
+                reopened,
+                serde_json::json!({"id": id, "data": {NEW_KEY: value}})
+            );
+        }
+    }
+    // The crate's own reader agrees with what it wrote.
+    let again = manager.load_from_cookie_headers([format!("{NAME}={token}").as_bytes()]);
+    assert!(!again.is_new(), "{:?}", again.rejection());
+    assert_eq!(again.id(), session.id());
+    assert_eq!(again.lineage(), session.lineage());
+    assert_eq!(again.entries(), session.entries());
 }

@@ -97,6 +97,11 @@ fn chunk_assembly_corpus() {
     replay("chunk_assembly", harness::chunk_assembly);
 }
 
+#[test]
+fn session_payload_corpus() {
+    replay("session_payload", harness::session_payload);
+}
+
 #[cfg(feature = "config")]
 #[test]
 fn config_parse_corpus() {
@@ -206,6 +211,137 @@ fn the_valid_seeds_open() {
             let session = harness::MANAGERS[0].load_from_cookie_headers([bytes.as_slice()]);
             assert!(!session.is_new(), "{name}: {:?}", session.rejection());
         }
+    }
+}
+
+/// The oracle of `session_payload` against known answers, one per committed seed: which payloads
+/// SECURITY.md ("Session payload") says open, and to what, so the corpus replay checks the crate
+/// against a reading of the spec rather than against itself.
+#[test]
+fn the_session_payload_oracle_agrees_with_known_answers() {
+    let opens = [
+        "array-triple",
+        "array-triple-null",
+        "big-value",
+        "canonical",
+        "deep-value-32",
+        "duplicates",
+        "empty-data",
+        "escaped-id",
+        "escaped-keys",
+        "fields-reordered",
+        "lineage",
+        "lineage-equal-id",
+        "lineage-null",
+        "unknown-field",
+        "unsorted",
+        "whitespace",
+    ];
+    let refused = [
+        // Documented as opening, but refused by the crate: see harness::documented_pair.
+        "array-pair",
+        "deep-value-33",
+        "duplicate-data",
+        "duplicate-id",
+        "id-non-canonical",
+        "id-number",
+        "id-standard-alphabet",
+        "invalid-utf8",
+        "lineage-invalid",
+        "missing-data",
+        "non-object-data",
+        "not-object",
+        "trailing-data",
+    ];
+    let folder = dir("corpus", "session_payload");
+    let mut named: Vec<&str> = opens.iter().chain(&refused).copied().collect();
+    named.sort_unstable();
+    let committed: Vec<String> = files(&folder)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(committed, named, "every seed has a known answer");
+    let expect = |name: &str| harness::expected_session(&fs::read(folder.join(name)).unwrap());
+    for name in opens {
+        assert!(expect(name).is_some(), "{name} opens");
+    }
+    for name in refused {
+        assert!(expect(name).is_none(), "{name} is refused");
+    }
+    let entries = |name: &str| -> Vec<(String, String)> {
+        let e = expect(name).unwrap();
+        e.data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get().to_owned()))
+            .collect()
+    };
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        entries("duplicates"),
+        pairs(&[("a", r#"{"x":5}"#), ("b", "3"), ("c", "[]")])
+    );
+    assert_eq!(
+        entries("escaped-keys")
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>(),
+        ["/", "a", "b\n", "m\u{1}\"new\\", "é\"\\", "😀"]
+    );
+    assert_eq!(expect("escaped-id").unwrap().id, "AAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(expect("lineage-null").unwrap().lineage, None);
+    assert_eq!(
+        expect("lineage").unwrap().lineage.as_deref(),
+        Some("BBBBBBBBBBBBBBBBBBBBBA")
+    );
+    assert_eq!(entries("unknown-field"), pairs(&[("a", "1")]));
+}
+
+/// Regression (fails on 35e3b28): a payload whose `data` holds a value `serde_json` cannot read as
+/// a `Value` (a number out of `f64`'s range, a lone surrogate escape) is refused by
+/// `Sealer::open_at::<Value>` with `Decode`, but the session layer, which keeps values as raw
+/// text since 3abd421, opens it: `contains` and `keys` then report an entry that `entries()`
+/// silently drops and `get_value` cannot read, and the cookie written back carries it again. The
+/// session must open exactly what the sealer opens (the `cookie_header` target's model too).
+/// Inputs: `fuzz/regressions/session_payload/`.
+#[test]
+fn a_session_value_serde_json_refuses_is_refused_like_the_sealer() {
+    let manager = &*harness::PAYLOAD_MANAGER;
+    let sealer = manager.sealer();
+    for name in ["number-out-of-range", "lone-surrogate-escape"] {
+        let payload = fs::read(dir("regressions", "session_payload").join(name)).unwrap();
+        let times = sealed_session::Timestamps {
+            created: harness::NOW,
+            issued: harness::NOW,
+            expires: harness::NOW.checked_add(sealer.lifetime()).unwrap(),
+        };
+        let nonce = vec![7; sealer.mode().nonce_len()];
+        let token = sealer
+            .seal_raw_for_vectors(harness::NOW, &times, 1, &payload, &nonce)
+            .unwrap();
+        assert_eq!(
+            sealer
+                .open_at::<serde_json::Value>(harness::NOW, &token)
+                .err(),
+            Some(sealed_session::Rejection::Decode),
+            "{name}"
+        );
+        let header = format!("{}={token}", harness::NAME);
+        let session = manager.load_from_cookie_headers([header.as_bytes()]);
+        assert!(
+            session.is_new(),
+            "{name}: opened with keys {:?} but entries {:?}",
+            session.keys(),
+            session.entries()
+        );
+        assert_eq!(
+            session.rejection(),
+            Some(sealed_session::Rejection::Decode),
+            "{name}"
+        );
     }
 }
 
