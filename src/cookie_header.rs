@@ -34,11 +34,47 @@ pub(crate) struct Candidate {
     pub(crate) chunks: usize,
 }
 
+/// The candidates of a request, in the order they are tried. Almost always one, which is kept
+/// without a vector's allocation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Candidates {
+    first: Option<Candidate>,
+    rest: Vec<Candidate>,
+}
+
+impl Candidates {
+    pub(crate) fn push(&mut self, candidate: Candidate) {
+        if self.first.is_none() {
+            self.first = Some(candidate);
+        } else {
+            self.rest.push(candidate);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()).saturating_add(self.rest.len())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Candidate> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+impl IntoIterator for Candidates {
+    type Item = Candidate;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<Candidate>, std::vec::IntoIter<Candidate>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
+}
+
 /// What a request carried under the session cookie's name.
 #[derive(Debug, Default)]
 pub(crate) struct Incoming {
     /// The candidate tokens, in the order they are tried.
-    pub(crate) candidates: Vec<Candidate>,
+    pub(crate) candidates: Candidates,
     /// Bit `i` is set when chunk `i` (`NAME` for 0, `NAME.i` otherwise) was present.
     pub(crate) present: u32,
 }
@@ -60,7 +96,7 @@ pub(crate) fn read<'a>(
     let name = policy.name().as_bytes();
     if max_chunks <= 1 {
         // Without chunking (the default) each value under our name is a candidate as it is.
-        let mut candidates = Vec::new();
+        let mut candidates = Candidates::default();
         for (_, value) in pairs(values).filter(|(key, _)| *key == name) {
             present = 1;
             if candidates.len() < MAX_CANDIDATES {
@@ -200,10 +236,10 @@ pub(crate) fn first_chunk_prefix(count: usize) -> String {
 /// combination of the values of exactly the chunks it names (mixed-radix counting, chunk 1
 /// varying fastest), at most [`MAX_CANDIDATES`] in all. A first chunk whose count prefix is
 /// invalid, or names a chunk that is absent, gives a candidate that is refused as malformed.
-fn assemble(seen: &[Vec<&[u8]>]) -> Vec<Candidate> {
+fn assemble(seen: &[Vec<&[u8]>]) -> Candidates {
     let max = seen.len();
     let firsts = seen.first().map(Vec::as_slice).unwrap_or_default();
-    let mut out = Vec::new();
+    let mut out = Candidates::default();
     if firsts.is_empty() && seen.iter().any(|s| !s.is_empty()) {
         // Later chunks without the first: nothing can open, but the browser should be told to
         // drop them. An empty candidate is refused as malformed, like any broken cookie.
@@ -291,7 +327,7 @@ mod tests {
     #[test]
     fn chunk_names_are_ignored_without_chunking() {
         let got = read(&policy(None), [&b"id.1=abc"[..]]);
-        assert!(got.candidates.is_empty());
+        assert_eq!(got.candidates.len(), 0);
         assert!(!got.any());
     }
 
@@ -300,7 +336,7 @@ mod tests {
         let p = policy(Some(4));
         let got = read(&p, [&b"id=2.ab; id.1=cd; id.2=planted; id.3=x"[..]]);
         assert_eq!(tokens(&got), ["abcd"]);
-        assert_eq!(got.candidates[0].chunks, 2);
+        assert_eq!(got.candidates.iter().next().unwrap().chunks, 2);
         assert_eq!(got.present, 0b1111);
         // A token in one cookie ignores every chunk name.
         let got = read(&p, [&b"id.1=planted; id=whole"[..]]);

@@ -18,7 +18,7 @@ mod data;
 pub(crate) use data::Data;
 
 use crate::clock::UnixTime;
-use crate::cookie_header::Candidate;
+use crate::cookie_header::Candidates;
 use crate::cookie_policy::CookieLifetime;
 use crate::error::{Error, ErrorKind, Rejection};
 use crate::seal::{Reseal, Sealer, TokenMeta};
@@ -159,7 +159,7 @@ pub(crate) trait Backend: Send + Sync {
 
 pub(crate) struct State {
     /// The candidate tokens found in the request, until the first access opens them.
-    pub(crate) source: Option<Vec<Candidate>>,
+    pub(crate) source: Option<Candidates>,
     pub(crate) id: Option<SessionId>,
     /// The id of the session this one was renewed from, through every renew: what revocation
     /// and CSRF tokens follow. Equal to `id` for a session that was never renewed.
@@ -369,7 +369,7 @@ impl Session {
     /// `backend` on first access; `present` has bit `i` set for each chunk the request carried.
     pub(crate) fn from_state(
         backend: Option<Arc<dyn Backend>>,
-        source: Option<Vec<Candidate>>,
+        source: Option<Candidates>,
         present: u32,
     ) -> Self {
         Session::with_legacy(backend, source, present, Vec::new())
@@ -379,13 +379,13 @@ impl Session {
     /// carried (tried when no cookie of ours opens).
     pub(crate) fn with_legacy(
         backend: Option<Arc<dyn Backend>>,
-        source: Option<Vec<Candidate>>,
+        source: Option<Candidates>,
         present: u32,
         legacy: Vec<String>,
     ) -> Self {
         let legacy_present = !legacy.is_empty();
         let source = match source {
-            None if legacy_present => Some(Vec::new()),
+            None if legacy_present => Some(Candidates::default()),
             source => source,
         };
         Session {
