@@ -1242,11 +1242,9 @@ pub struct ExpectedSession {
     pub data: std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
 }
 
-/// The session SECURITY.md documents for the two-element array `["<id>", {…}]` ("read as the
-/// same payload"), which the crate refuses: serde's derived decoder reads a sequence in field
-/// order, and `lineage` (added after that sentence) now stands between `id` and `data`. Until
-/// the lead settles which is right, [`session_payload`] accepts either outcome for it, and
-/// checks an opened one against this.
+/// A two-element array `["<id>", {…}]` within the limits (`Some`): SECURITY.md says it is
+/// `Decode` (serde's derived decoder reads a sequence in field order, `id`, `lineage`, `data`),
+/// so [`session_payload`] checks that it never opens.
 fn documented_pair(payload: &[u8]) -> Option<Option<ExpectedSession>> {
     if payload.len() > PAYLOAD_MAX_BYTES
         || serde_json::from_slice::<Value>(payload)
@@ -1410,8 +1408,15 @@ pub fn session_payload(payload: &[u8]) {
     // Reading.
     let opened = !session.is_new();
     let expected = match pair {
-        Some(documented) if opened => documented,
-        Some(_) => None,
+        // SECURITY.md: the two-element array is `Decode`.
+        Some(_) => {
+            assert!(
+                !opened,
+                "opened a two-element array: {:?}",
+                String::from_utf8_lossy(payload)
+            );
+            None
+        }
         None => {
             assert_eq!(
                 opened,

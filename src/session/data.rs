@@ -289,12 +289,69 @@ impl<'de: 'a, 'a> Deserialize<'de> for EntriesIn<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
                 while let Some((KeyIn(k), v)) = map.next_entry::<KeyIn<'a>, &'a RawValue>()? {
+                    // Kept as text, but only text `serde_json` reads as a value, as when entries
+                    // were parsed into `Value`s: a number out of range (`1e400`) or a lone
+                    // surrogate (`"\ud800"`) refuses the payload, as `Sealer::open_at` does.
+                    // A string without a backslash has no escape to check (the usual long
+                    // value), so only the rest is read again.
+                    let text = v.get();
+                    let plain_string =
+                        text.starts_with('"') && memchr::memchr(b'\\', text.as_bytes()).is_none();
+                    if !plain_string {
+                        serde_json::from_str::<Valid>(text).map_err(|_| {
+                            serde::de::Error::custom("a session value serde_json cannot read")
+                        })?;
+                    }
                     out.push((k, v));
                 }
                 Ok(EntriesIn(out))
             }
         }
         d.deserialize_map(EntriesVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Any JSON value, read the way `serde_json` reads a `Value` (numbers converted, strings
+/// unescaped, so its range and surrogate checks run) and thrown away as it is read. serde's
+/// `IgnoredAny` would skip nested values without those checks.
+struct Valid;
+
+impl<'de> Deserialize<'de> for Valid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Valid)
+    }
+}
+
+impl<'de> Visitor<'de> for Valid {
+    type Value = Valid;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_unit<E>(self) -> Result<Valid, E> {
+        Ok(Valid)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Valid, A::Error> {
+        while seq.next_element::<Valid>()?.is_some() {}
+        Ok(Valid)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Valid, A::Error> {
+        while map.next_entry::<Valid, Valid>()?.is_some() {}
+        Ok(Valid)
     }
 }
 
@@ -449,6 +506,34 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::PayloadTooLarge);
+    }
+
+    #[test]
+    fn values_serde_json_cannot_read_refuse_the_payload_as_the_sealer_does() {
+        for bad in [
+            "1e400",
+            "-1e400",
+            r#""\ud800""#,
+            r#"[1,{"a":"\udc00"}]"#,
+            r#"{"\ud800":1}"#,
+            r#"[[[1e999]]]"#,
+        ] {
+            let text = format!(r#"{{"id":"{ID}","data":{{"a":{bad},"b":2}}}}"#);
+            assert!(
+                Data::open(&Codec::new(), text.clone()).is_err(),
+                "{bad} opened"
+            );
+            assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+        }
+        for good in [
+            "123456789012345678901234567890",
+            "1e300",
+            r#""\ud83d\ude00""#,
+            r#"{"k":[null,true,-0.5,"x"]}"#,
+        ] {
+            let text = format!(r#"{{"id":"{ID}","data":{{"a":{good}}}}}"#);
+            assert_eq!(open(&text).data.get("a"), Some(good), "{good}");
+        }
     }
 
     #[test]
