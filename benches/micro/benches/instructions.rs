@@ -38,8 +38,10 @@
 use std::hint::black_box;
 
 use aes_gcm::aead::{self, AeadInPlace, KeyInit};
-use aes_gcm::Aes256Gcm;
-use aes_gcm_siv::Aes256GcmSiv;
+// The floors' AES modes over the encryption-only key schedule, as the crate's: the least the
+// primitive costs (`aes::Aes256` also expands decryption round keys GCM never uses).
+type Aes256Gcm = aes_gcm::AesGcm<aes::Aes256Enc, aes_gcm::aead::consts::U12>;
+type Aes256GcmSiv = aes_gcm_siv::AesGcmSiv<aes::Aes256Enc>;
 use base64_simd::URL_SAFE_NO_PAD;
 use chacha20poly1305::XChaCha20Poly1305;
 use cookie::{Cookie, CookieJar};
