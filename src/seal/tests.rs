@@ -1,6 +1,7 @@
 //! Unit tests of the sealer: its builder, ring swaps, re-seal codes and counters.
 //! Compiled only with `#[cfg(test)]` (the `mod tests;` line of the parent module).
 
+use super::builder::refresh_after;
 use super::*;
 use crate::keys::Key;
 
