@@ -889,6 +889,38 @@ mod revocation {
 
     revocation_suite!(setup);
 
+    /// A revocation lives from the store's clock (the manager's), not the system's: `until`
+    /// comes from the manager. Fails before the store took a clock: with a clock 20 years
+    /// behind the system's, `until` looked past and nothing was stored.
+    #[tokio::test]
+    async fn a_revocation_lives_by_the_injected_clock() {
+        use sealed_session::{ManualClock, SessionId, UnixTime};
+        let Some(server) = RedisServer::start() else {
+            return;
+        };
+        let store = RedisStore::builder(&server.url())
+            .unwrap()
+            .prefix(unique_prefix("rev"))
+            .connect()
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000_000)));
+        let revocations = RedisRevocations::new(&store).with_clock(clock);
+        let (id, other) = (SessionId::generate(), SessionId::generate());
+        revocations
+            .revoke(id, UnixTime::from_secs(1_000_000_060))
+            .await
+            .unwrap();
+        assert!(revocations.check(id, id, None).await.unwrap().revoked);
+        assert!(!revocations.check(other, other, None).await.unwrap().revoked);
+        // Already over by that clock: nothing to keep.
+        revocations
+            .revoke(other, UnixTime::from_secs(999_999_999))
+            .await
+            .unwrap();
+        assert!(!revocations.check(other, other, None).await.unwrap().revoked);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn with_redis_down_revocation_fails_closed_or_open_within_the_timeout() {
         let Some(mut server) = RedisServer::start() else {

@@ -1,10 +1,11 @@
 //! Revocations in Redis, beside the cache's entries: the store every node of a deployment
 //! shares, so a logout on one node is seen by all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cache::RedisStore;
-use crate::clock::UnixTime;
+use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::error::{Error, ErrorKind};
 use crate::revocation::{RevocationState, RevocationStore, StoreFuture};
 use crate::session::SessionId;
@@ -27,10 +28,20 @@ use crate::session::SessionId;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisRevocations {
     store: RedisStore,
     timeout: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RedisRevocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisRevocations")
+            .field("store", &self.store)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RedisRevocations {
@@ -43,7 +54,17 @@ impl RedisRevocations {
         RedisRevocations {
             store: store.clone(),
             timeout: RedisRevocations::DEFAULT_TIMEOUT,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The clock a revocation's lifetime in Redis is counted from (default the system clock;
+    /// use the session manager's, as for [`MemoryRevocations`](crate::revocation::MemoryRevocations)):
+    /// `revoke(id, until)` keeps the entry for `until - now`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The bound on each Redis call (default 50 ms). Past it, the manager's
@@ -78,7 +99,7 @@ fn parse_counter(raw: Option<String>) -> Result<u64, Error> {
 impl RevocationStore for RedisRevocations {
     fn revoke(&self, id: SessionId, until: UnixTime) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let now = UnixTime::now();
+            let now = self.clock.now();
             if until <= now {
                 return Ok(()); // already expired: its cookie no longer opens
             }
