@@ -11,12 +11,14 @@
 //!   one, `finish` to the `Set-Cookie` value. Default mode (AES-256-GCM-SIV). The sealed payload
 //!   (`{"id":…,"data":{…}}`) is the stated size; at 3 KiB the token needs two cookies (chunking).
 //! - `sealer_roundtrip`: [`Sealer::seal_at`] then [`Sealer::open_at`] into a typed struct, per mode.
-//! - `floor_roundtrip`: the least such a token can cost, serde included: the typed struct to JSON
-//!   (`serde_json::to_vec`), the mode's raw primitive (pre-built key, random nonce, no associated
-//!   data; HMAC from a pre-keyed state), base64url of `nonce || ciphertext || tag` (or
-//!   `payload || tag`), and back to the typed struct. base64url through `base64-simd`, the
-//!   fastest implementation we know of and the one the crate uses (with the `base64` crate's
-//!   engine the floor was 1.3k instructions higher at 150 B and 20k at 3 KiB).
+//! - `floor_roundtrip`: the least such a token can cost, serde included (`benches/common/floor.rs`,
+//!   the same floor `benches/seal.rs` measures): the typed struct to JSON (`serde_json::to_vec`),
+//!   the mode's raw primitive (pre-built key, random nonce, no associated data; HMAC from a
+//!   pre-keyed state; AES over the encryption-only key schedule, as the crate's), base64url of
+//!   `nonce || ciphertext || tag` (or `payload || tag`), and back to the typed struct. base64url
+//!   through `base64-simd`, the fastest implementation we know of and the one the crate uses
+//!   (with the `base64` crate's engine the floor was 1.3k instructions higher at 150 B and 20k at
+//!   3 KiB).
 //! - `peer_roundtrip`: the `cookie` crate's `PrivateJar` (AES-256-GCM) and `SignedJar`
 //!   (HMAC-SHA256) with `serde_json` before and after, the usual alternative.
 //!
@@ -37,20 +39,14 @@
 
 use std::hint::black_box;
 
-use aes_gcm::aead::{self, AeadInPlace, KeyInit};
-// The floors' AES modes over the encryption-only key schedule, as the crate's: the least the
-// primitive costs (`aes::Aes256` also expands decryption round keys GCM never uses).
-type Aes256Gcm = aes_gcm::AesGcm<aes::Aes256Enc, aes_gcm::aead::consts::U12>;
-type Aes256GcmSiv = aes_gcm_siv::AesGcmSiv<aes::Aes256Enc>;
-use base64_simd::URL_SAFE_NO_PAD;
-use chacha20poly1305::XChaCha20Poly1305;
+#[path = "common/floor.rs"]
+mod floor;
+
 use cookie::{Cookie, CookieJar};
+use floor::Floor;
 use gungraun::{library_benchmark, library_benchmark_group, main};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sealed_session::{Chunking, KeyRing, Mode, Sealer, SealerBuilder, SessionManager, UnixTime};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// The value the sealer, the floors and the jars seal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,90 +204,9 @@ fn sealer_roundtrip(case: &'static SealerCase) -> Payload {
 // The floors
 // ---------------------------------------------------------------------------------------------
 
-/// A mode's primitive with its key state built once.
-enum Floor {
-    Signed(Hmac<Sha256>),
-    XChaCha(XChaCha20Poly1305),
-    Gcm(Aes256Gcm),
-    Siv(Aes256GcmSiv),
-}
-
 struct FloorCase {
     floor: Floor,
     value: Payload,
-}
-
-impl Floor {
-    fn new(mode: Mode) -> Self {
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        match mode {
-            Mode::Signed => Floor::Signed(<Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap()),
-            Mode::XChaCha20Poly1305 => Floor::XChaCha(XChaCha20Poly1305::new(&key.into())),
-            Mode::Aes256Gcm => Floor::Gcm(Aes256Gcm::new(&key.into())),
-            _ => Floor::Siv(Aes256GcmSiv::new(&key.into())),
-        }
-    }
-
-    /// Typed value → JSON → primitive → base64url.
-    fn seal(&self, value: &Payload) -> String {
-        let json = serde_json::to_vec(value).unwrap();
-        match self {
-            Floor::Signed(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(&json);
-                let tag = mac.finalize().into_bytes();
-                let mut buf = json;
-                buf.extend_from_slice(&tag);
-                URL_SAFE_NO_PAD.encode_to_string(&buf)
-            }
-            Floor::XChaCha(c) => aead_seal(c, &json),
-            Floor::Gcm(c) => aead_seal(c, &json),
-            Floor::Siv(c) => aead_seal(c, &json),
-        }
-    }
-
-    /// base64url → primitive → JSON → typed value.
-    fn open(&self, token: &str) -> Payload {
-        let mut bytes = URL_SAFE_NO_PAD.decode_to_vec(token).unwrap();
-        match self {
-            Floor::Signed(keyed) => {
-                let (body, tag) = bytes.split_at(bytes.len() - 32);
-                let mut mac = keyed.clone();
-                mac.update(body);
-                mac.verify_slice(tag).unwrap();
-                serde_json::from_slice(body).unwrap()
-            }
-            Floor::XChaCha(c) => aead_open(c, &mut bytes),
-            Floor::Gcm(c) => aead_open(c, &mut bytes),
-            Floor::Siv(c) => aead_open(c, &mut bytes),
-        }
-    }
-}
-
-fn aead_seal<A: AeadInPlace>(cipher: &A, plaintext: &[u8]) -> String {
-    let mut nonce = aead::Nonce::<A>::default();
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let mut buf = Vec::with_capacity(nonce.len() + plaintext.len() + 16);
-    buf.extend_from_slice(&nonce);
-    buf.extend_from_slice(plaintext);
-    let (_, body) = buf.split_at_mut(nonce.len());
-    let tag = cipher.encrypt_in_place_detached(&nonce, b"", body).unwrap();
-    buf.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode_to_string(&buf)
-}
-
-fn aead_open<A: AeadInPlace>(cipher: &A, bytes: &mut [u8]) -> Payload {
-    let mut nonce = aead::Nonce::<A>::default();
-    let mut tag = aead::Tag::<A>::default();
-    let (nonce_bytes, rest) = bytes.split_at_mut(nonce.len());
-    let (body, tag_bytes) = rest.split_at_mut(rest.len() - tag.len());
-    nonce.copy_from_slice(nonce_bytes);
-    tag.copy_from_slice(tag_bytes);
-    cipher
-        .decrypt_in_place_detached(&nonce, b"", body, &tag)
-        .unwrap();
-    serde_json::from_slice(body).unwrap()
 }
 
 fn setup_floor(mode: Mode, json_len: usize) -> &'static FloorCase {
@@ -299,7 +214,10 @@ fn setup_floor(mode: Mode, json_len: usize) -> &'static FloorCase {
         floor: Floor::new(mode),
         value: payload(json_len),
     });
-    assert_eq!(case.floor.open(&case.floor.seal(&case.value)), case.value);
+    assert_eq!(
+        case.floor.open::<Payload>(&case.floor.seal(&case.value)),
+        case.value
+    );
     case
 }
 

@@ -11,9 +11,11 @@
 //!   name and purpose), the nonce, the cipher or MAC, base64url, and on opening the time policy
 //!   and the typed JSON decode.
 //! - `floor-seal/`, `floor-open-decode/`, `floor-roundtrip/`: the least any token of this kind
-//!   can cost, with the same primitives and the same plaintext bytes but no envelope. The key
+//!   can cost, with the same primitives and the same plaintext bytes but no envelope
+//!   (`benches/common/floor.rs`, the floor `benches/instructions.rs` counts too). The key
 //!   state is built once; the nonce comes from `rand::thread_rng()`; the token is
-//!   base64url-no-pad of `nonce || ciphertext || tag` (AEADs, `encrypt_in_place_detached` /
+//!   base64url-no-pad (`base64-simd`, as the crate's) of `nonce || ciphertext || tag` (AEADs,
+//!   AES over the encryption-only key schedule as in the crate, `encrypt_in_place_detached` /
 //!   `decrypt_in_place_detached` with empty associated data) or of `payload || tag` (HMAC-SHA256
 //!   cloned from a pre-keyed state, checked with `verify_slice`). `floor-seal` starts from the
 //!   **already JSON-encoded** payload (no encoding); `floor-open-decode` **includes** the typed
@@ -44,19 +46,14 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use aes_gcm::aead::{self, AeadInPlace, KeyInit};
-use aes_gcm::Aes256Gcm;
-use aes_gcm_siv::Aes256GcmSiv;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use chacha20poly1305::XChaCha20Poly1305;
+#[path = "common/floor.rs"]
+mod floor;
+
 use cookie::{Cookie, CookieJar};
 use criterion::{criterion_group, criterion_main, Criterion};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
+use floor::Floor;
 use sealed_session::{Codec, KeyRing, Mode, Sealer, SealerBuilder, UnixTime};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 /// The session value every benchmark seals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,95 +95,6 @@ fn sealer(mode: Mode, json_len: usize) -> Sealer {
         .max_token_len(max)
         .build()
         .expect("valid sealer")
-}
-
-/// The floor's pre-built key state for one mode.
-enum Floor {
-    Signed(Hmac<Sha256>),
-    XChaCha(XChaCha20Poly1305),
-    Gcm(Aes256Gcm),
-    Siv(Aes256GcmSiv),
-}
-
-impl Floor {
-    fn new(mode: Mode) -> Self {
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        match mode {
-            Mode::Signed => {
-                Floor::Signed(<Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length"))
-            }
-            Mode::XChaCha20Poly1305 => Floor::XChaCha(XChaCha20Poly1305::new(&key.into())),
-            Mode::Aes256Gcm => Floor::Gcm(Aes256Gcm::new(&key.into())),
-            Mode::Aes256GcmSiv => Floor::Siv(Aes256GcmSiv::new(&key.into())),
-            other => unimplemented!("no floor for {other}"),
-        }
-    }
-
-    /// base64url(nonce || ciphertext || tag), or base64url(payload || tag) for HMAC.
-    fn seal(&self, plaintext: &[u8]) -> String {
-        match self {
-            Floor::Signed(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(plaintext);
-                let tag = mac.finalize().into_bytes();
-                let mut buf = Vec::with_capacity(plaintext.len() + tag.len());
-                buf.extend_from_slice(plaintext);
-                buf.extend_from_slice(&tag);
-                URL_SAFE_NO_PAD.encode(&buf)
-            }
-            Floor::XChaCha(c) => aead_seal(c, plaintext),
-            Floor::Gcm(c) => aead_seal(c, plaintext),
-            Floor::Siv(c) => aead_seal(c, plaintext),
-        }
-    }
-
-    /// Decode, verify or decrypt, then decode the JSON into the typed struct.
-    fn open(&self, token: &str) -> Payload {
-        let mut bytes = URL_SAFE_NO_PAD.decode(token).expect("base64");
-        match self {
-            Floor::Signed(keyed) => {
-                let split = bytes.len().checked_sub(32).expect("tag");
-                let (body, tag) = bytes.split_at(split);
-                let mut mac = keyed.clone();
-                mac.update(body);
-                mac.verify_slice(tag).expect("tag verifies");
-                serde_json::from_slice(body).expect("json")
-            }
-            Floor::XChaCha(c) => aead_open(c, &mut bytes),
-            Floor::Gcm(c) => aead_open(c, &mut bytes),
-            Floor::Siv(c) => aead_open(c, &mut bytes),
-        }
-    }
-}
-
-fn aead_seal<A: AeadInPlace>(cipher: &A, plaintext: &[u8]) -> String {
-    let mut nonce = aead::Nonce::<A>::default();
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let mut buf = Vec::with_capacity(nonce.len() + plaintext.len() + 16);
-    buf.extend_from_slice(&nonce);
-    buf.extend_from_slice(plaintext);
-    let (_, body) = buf.split_at_mut(nonce.len());
-    let tag = cipher
-        .encrypt_in_place_detached(&nonce, b"", body)
-        .expect("encrypts");
-    buf.extend_from_slice(&tag);
-    URL_SAFE_NO_PAD.encode(&buf)
-}
-
-fn aead_open<A: AeadInPlace>(cipher: &A, bytes: &mut [u8]) -> Payload {
-    // Copied into fixed-size values (the crate's clippy.toml bans the panicking `from_slice`).
-    let mut nonce = aead::Nonce::<A>::default();
-    let mut tag = aead::Tag::<A>::default();
-    let (nonce_bytes, rest) = bytes.split_at_mut(nonce.len());
-    let split = rest.len().checked_sub(tag.len()).expect("tag");
-    let (body, tag_bytes) = rest.split_at_mut(split);
-    nonce.copy_from_slice(nonce_bytes);
-    tag.copy_from_slice(tag_bytes);
-    cipher
-        .decrypt_in_place_detached(&nonce, b"", body, &tag)
-        .expect("decrypts");
-    serde_json::from_slice(body).expect("json")
 }
 
 /// Everything, size by size and mode by mode, so that the figures compared with each other
@@ -245,26 +153,26 @@ fn bench_sealer(c: &mut Criterion, label: &str, value: &Payload, mode: Mode) {
 
 fn bench_floor(c: &mut Criterion, label: &str, value: &Payload, json: &[u8], mode: Mode) {
     let floor = Floor::new(mode);
-    let token = floor.seal(json);
-    assert_eq!(&floor.open(&token), value);
+    let token = floor.seal_json(json);
+    assert_eq!(&floor.open::<Payload>(&token), value);
 
     let mut g = c.benchmark_group(format!("floor-seal/{label}"));
     g.bench_function(mode.as_str(), |b| {
-        b.iter(|| floor.seal(black_box(json)));
+        b.iter(|| floor.seal_json(black_box(json)));
     });
     g.finish();
 
     let mut g = c.benchmark_group(format!("floor-open-decode/{label}"));
     g.bench_function(mode.as_str(), |b| {
-        b.iter(|| floor.open(black_box(&token)));
+        b.iter(|| floor.open::<Payload>(black_box(&token)));
     });
     g.finish();
 
     let mut g = c.benchmark_group(format!("floor-roundtrip/{label}"));
     g.bench_function(mode.as_str(), |b| {
         b.iter(|| {
-            let t = floor.seal(black_box(json));
-            floor.open(&t)
+            let t = floor.seal_json(black_box(json));
+            floor.open::<Payload>(&t)
         });
     });
     g.finish();
